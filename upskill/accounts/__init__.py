@@ -1,0 +1,1 @@
+"""People, profiles, organizations, platform roles and API tokens."""

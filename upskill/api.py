@@ -1,0 +1,64 @@
+"""The JSON API at /api/v1/: every app's router, one auth scheme, one error shape."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from upskill.accounts.endpoints import api_auth
+from upskill.accounts.endpoints import router as me_router
+from upskill.core.apierrors import CODES_BY_STATUS, error_response
+from upskill.core.errors import DomainError
+
+api = NinjaAPI(
+    title="Upskill API",
+    version="1",
+    description=(
+        "Authenticate with your browser session or a personal API token "
+        "(`Authorization: Bearer upsk_…`, created on your profile page). "
+        'Every 4xx answer has the shape `{"error": code, "detail": message}`.'
+    ),
+    auth=api_auth,
+    urls_namespace="api-v1",
+)
+api.add_router("/me", me_router)
+
+
+def _field_errors(error: ValidationError) -> list[dict[str, object]]:
+    return [
+        {"loc": [str(part) for part in e.get("loc", [])], "msg": str(e.get("msg", ""))}
+        for e in error.errors
+    ]
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    fields = _field_errors(error)
+    summary = "; ".join(
+        f"{'.'.join(f['loc'][1:] or f['loc'])}: {f['msg']}" for f in fields  # type: ignore[index]
+    )
+    return error_response(422, "invalid", summary or "The request is not valid.", fields=fields)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return error_response(
+        401, "unauthenticated", "Log in or send a valid API token (Authorization: Bearer …)."
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    status = error.status_code
+    return error_response(status, CODES_BY_STATUS.get(status, "bad_request"), str(error))
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return error_response(error.status, error.code, error.detail)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return error_response(404, "not_found", str(error) or "Not found.")

@@ -1,0 +1,1 @@
+"""community: see docs/architecture.md for what this app will hold (not built yet)."""

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: domain errors, durable jobs, health checks, API plumbing."""

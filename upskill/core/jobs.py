@@ -1,0 +1,353 @@
+"""Durable background jobs: the mechanism grading, simulations, calibration and email use.
+
+Guarantees:
+- ``enqueue`` writes the job row in the caller's transaction and wakes a worker
+  only after commit, so a job never runs against data that was rolled back.
+- ``run_job`` claims the job by taking a lease in one conditional UPDATE; while
+  the handler runs, a heartbeat extends the lease. A worker that dies stops
+  renewing, the lease expires and ``reap`` puts the job back in the queue.
+- A result is recorded once per job: completion is a conditional UPDATE on the
+  lease token, and the handler's ``record`` step runs in that same transaction,
+  so a late duplicate run (whose lease was taken over) records nothing.
+- A job that keeps failing stops after ``max_attempts`` and says why in
+  ``last_error``.
+
+The transport is the Django Tasks API (database backend by default, RQ when
+``REDIS_URL`` is set); it is at-least-once and may deliver a wake-up twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from upskill.core.errors import Invalid, NotFound
+from upskill.core.models import Job
+
+logger = logging.getLogger(__name__)
+
+JsonDict = dict[str, Any]
+RunFn = Callable[[JsonDict], JsonDict]
+RecordFn = Callable[[Job, JsonDict], None]
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """What a job kind does: ``run`` computes (may take long, should not write
+    domain state); ``record`` writes the outcome, inside the completion transaction."""
+
+    kind: str
+    run: RunFn
+    record: RecordFn | None = None
+
+
+_handlers: dict[str, JobHandler] = {}
+
+
+def register_job(kind: str, *, record: RecordFn | None = None) -> Callable[[RunFn], RunFn]:
+    """Register ``run`` as the handler for ``kind`` (used as a decorator in an app's tasks.py)."""
+
+    def decorate(run: RunFn) -> RunFn:
+        existing = _handlers.get(kind)
+        if existing is not None and existing.run is not run:
+            raise ValueError(f"Job kind {kind!r} is already registered.")
+        _handlers[kind] = JobHandler(kind=kind, run=run, record=record)
+        return run
+
+    return decorate
+
+
+def handler_for(kind: str) -> JobHandler | None:
+    return _handlers.get(kind)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def enqueue(
+    kind: str,
+    payload: JsonDict | None = None,
+    *,
+    dedupe_key: str | None = None,
+    max_attempts: int | None = None,
+) -> Job:
+    """Create a job and wake a worker after the surrounding transaction commits.
+
+    With ``dedupe_key``, enqueueing the same key again returns the existing job
+    (idempotent). Raises ``Invalid`` for an unknown kind.
+    """
+    if kind not in _handlers:
+        raise Invalid(f"Unknown job kind {kind!r}.")
+    attempts = max_attempts if max_attempts is not None else settings.JOBS_MAX_ATTEMPTS
+    if attempts < 1:
+        raise Invalid("max_attempts must be at least 1.")
+    with transaction.atomic():
+        if dedupe_key is not None:
+            job, created = Job.objects.get_or_create(
+                dedupe_key=dedupe_key,
+                defaults={"kind": kind, "payload": payload or {}, "max_attempts": attempts},
+            )
+            if not created:
+                return job
+        else:
+            job = Job.objects.create(kind=kind, payload=payload or {}, max_attempts=attempts)
+        job_id = job.pk
+        transaction.on_commit(lambda: wake(job_id))
+    return job
+
+
+def wake(job_id: int, *, run_after: datetime | None = None) -> None:
+    """Send a wake-up through the task transport. Safe to call more than once."""
+    from upskill.core.tasks import run_job_task
+
+    task = run_job_task
+    if run_after is not None and task.get_backend().supports_defer:
+        task = task.using(run_after=run_after)
+    task.enqueue(job_id)
+    Job.objects.filter(pk=job_id).update(woken_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class Claim:
+    job: Job
+    token: str
+
+
+def claim(job_id: int, *, lease_s: int | None = None) -> Claim | None:
+    """Take the lease on a job that is due, or on one whose previous lease expired.
+
+    One conditional UPDATE, so two workers can never both hold the lease.
+    Returns None when the job is done, failed, not yet due or leased to another.
+    """
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    lease = timedelta(seconds=lease_s if lease_s is not None else settings.JOBS_LEASE_S)
+    due = Q(state=Job.State.QUEUED, available_at__lte=now)
+    abandoned = Q(state=Job.State.RUNNING, lease_until__lt=now)
+    taken = (
+        Job.objects.filter(Q(pk=job_id) & (due | abandoned), attempts__lt=F("max_attempts"))
+        .update(
+            state=Job.State.RUNNING,
+            lease_token=token,
+            lease_until=now + lease,
+            attempts=F("attempts") + 1,
+            claimed_by=worker_id(),
+            updated_at=now,
+        )
+    )
+    if taken != 1:
+        return None
+    return Claim(job=Job.objects.get(pk=job_id), token=token)
+
+
+def renew(job_id: int, token: str, *, lease_s: int | None = None) -> bool:
+    """Extend a lease we still hold. False means another worker took it over."""
+    lease = timedelta(seconds=lease_s if lease_s is not None else settings.JOBS_LEASE_S)
+    now = timezone.now()
+    return (
+        Job.objects.filter(pk=job_id, state=Job.State.RUNNING, lease_token=token).update(
+            lease_until=now + lease, updated_at=now
+        )
+        == 1
+    )
+
+
+def complete(job_id: int, token: str, result: JsonDict) -> bool:
+    """Record the result once: only the current lease holder's result is kept.
+
+    The handler's ``record`` step runs in the same transaction as the state
+    change, so a domain result is written exactly once or not at all.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        won = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, lease_token=token).update(
+            state=Job.State.DONE,
+            result=result,
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        if won != 1:
+            logger.warning("job %s: lease lost before completion; result discarded", job_id)
+            return False
+        job = Job.objects.get(pk=job_id)
+        handler = _handlers.get(job.kind)
+        if handler is not None and handler.record is not None:
+            handler.record(job, result)
+    return True
+
+
+def fail_attempt(job_id: int, token: str, error: str) -> None:
+    """Record a failed attempt: retry later with backoff, or give up after max_attempts."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, lease_token=token).first()
+        if job is None:
+            return
+        if job.attempts >= job.max_attempts:
+            _give_up(job, f"Gave up after {job.attempts} attempts. Last error: {error}", now)
+            return
+        delay = settings.JOBS_RETRY_BACKOFF_S * (2 ** (job.attempts - 1))
+        retry_at = now + timedelta(seconds=delay)
+        Job.objects.filter(pk=job_id, lease_token=token).update(
+            state=Job.State.QUEUED,
+            last_error=error,
+            available_at=retry_at,
+            lease_until=None,
+            lease_token="",
+            updated_at=now,
+        )
+        transaction.on_commit(lambda: wake(job_id, run_after=retry_at))
+
+
+def _give_up(job: Job, reason: str, now: datetime) -> None:
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.FAILED,
+        last_error=reason,
+        lease_until=None,
+        lease_token="",
+        finished_at=now,
+        updated_at=now,
+    )
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease while the handler runs; dies with the worker process."""
+
+    def __init__(self, job_id: int, token: str) -> None:
+        super().__init__(daemon=True, name=f"job-heartbeat-{job_id}")
+        self.job_id = job_id
+        self.token = token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(settings.JOBS_LEASE_S / 3, 0.2)
+        try:
+            while not self.stopped.wait(interval):
+                if not renew(self.job_id, self.token):
+                    return
+        finally:
+            close_old_connections()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+def run_job(job_id: int) -> str:
+    """Claim, run and record one job; the body of the transport task.
+
+    Returns what happened (``done``, ``retry``, ``failed`` or ``skipped``), for logs.
+    """
+    claimed = claim(job_id)
+    if claimed is None:
+        return "skipped"
+    job, token = claimed.job, claimed.token
+    handler = _handlers.get(job.kind)
+    if handler is None:
+        with transaction.atomic():
+            _give_up(job, f"No handler is registered for job kind {job.kind!r}.", timezone.now())
+        return "failed"
+    heartbeat = _Heartbeat(job.pk, token)
+    heartbeat.start()
+    try:
+        result = handler.run(job.payload)
+    except Exception as error:  # noqa: BLE001 - any handler failure is recorded, not lost
+        heartbeat.stop()
+        detail = f"{type(error).__name__}: {error}"
+        logger.warning("job %s (%s) failed: %s\n%s", job.pk, job.kind, detail,
+                       traceback.format_exc())
+        fail_attempt(job.pk, token, detail)
+        refreshed = Job.objects.get(pk=job.pk)
+        return "failed" if refreshed.state == Job.State.FAILED else "retry"
+    heartbeat.stop()
+    complete(job.pk, token, result)
+    return "done"
+
+
+def reap(*, batch: int = 500) -> int:
+    """Put jobs whose lease expired back in the queue (or give up on them),
+    and re-wake due jobs whose wake-up was lost. Returns how many it touched.
+    """
+    now = timezone.now()
+    touched = 0
+    expired = list(
+        Job.objects.filter(state=Job.State.RUNNING, lease_until__lt=now)
+        .values_list("pk", "attempts", "max_attempts", "claimed_by")[:batch]
+    )
+    for job_id, attempts, max_attempts, claimed_by in expired:
+        with transaction.atomic():
+            still_expired = Job.objects.filter(
+                pk=job_id, state=Job.State.RUNNING, lease_until__lt=now
+            )
+            note = f"Worker {claimed_by or '?'} stopped before finishing (lease expired)."
+            if attempts >= max_attempts:
+                changed = still_expired.update(
+                    state=Job.State.FAILED,
+                    last_error=f"Gave up after {attempts} attempts. {note}",
+                    lease_until=None,
+                    lease_token="",
+                    finished_at=now,
+                    updated_at=now,
+                )
+            else:
+                changed = still_expired.update(
+                    state=Job.State.QUEUED,
+                    last_error=note,
+                    available_at=now,
+                    lease_until=None,
+                    lease_token="",
+                    updated_at=now,
+                )
+                if changed:
+                    transaction.on_commit(lambda job_id=job_id: wake(job_id))
+            touched += changed
+    stale_before = now - timedelta(seconds=settings.JOBS_LEASE_S)
+    lost = list(
+        Job.objects.filter(state=Job.State.QUEUED, available_at__lte=now)
+        .filter(Q(woken_at__isnull=True) | Q(woken_at__lt=stale_before))
+        .values_list("pk", flat=True)[:batch]
+    )
+    for job_id in lost:
+        wake(job_id)
+        touched += 1
+    return touched
+
+
+def get_job(job_id: int) -> Job:
+    try:
+        return Job.objects.get(pk=job_id)
+    except Job.DoesNotExist as missing:
+        raise NotFound(f"No job {job_id}.") from missing
+
+
+def queue_reachable() -> tuple[bool, str]:
+    """Whether the task transport can accept work (for /readyz)."""
+    backend_path = settings.TASKS["default"]["BACKEND"]
+    if backend_path.endswith("RQBackend"):
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+        except redis.RedisError as error:
+            return False, f"redis: {error}"
+        return True, "redis"
+    # The database backend's queue is a table in the default database.
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.exists()
+    return True, "database"

@@ -1,0 +1,1 @@
+"""credentials: see docs/architecture.md for what this app will hold (not built yet)."""

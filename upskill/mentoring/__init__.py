@@ -1,0 +1,1 @@
+"""mentoring: see docs/architecture.md for what this app will hold (not built yet)."""

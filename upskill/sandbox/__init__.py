@@ -1,0 +1,1 @@
+"""Runs untrusted learner code under bubblewrap. Plain Python: never imports Django."""
