@@ -1,0 +1,64 @@
+# Upskill: `make run` starts the platform, `make test` runs every check.
+# Both work on a fresh machine: they create .venv, install Python and npm
+# dependencies and build the static assets first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The PostgreSQL + Redis pass of `make test` (the scaled mode).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/upskill
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test setup static lint test-sqlite test-services system-deps bench clean
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+test: setup system-deps lint test-sqlite test-services
+
+setup: $(VENV)/.installed static
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+static: upskill/static/dist/.built
+
+upskill/static/dist/.built: frontend/package.json frontend/package-lock.json frontend/build.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	cd frontend && npm run --silent build
+	touch $@
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test-sqlite: setup
+	@echo "== test suite on SQLite with the database task backend =="
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
+
+test-services: setup
+	@echo "== test suite on PostgreSQL with Redis and the RQ task backend =="
+	@if $(PY) scripts/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "CI=true: PostgreSQL and Redis are required, and they are not reachable."; exit 1; \
+	else \
+		echo "SKIPPED: PostgreSQL or Redis not reachable; set TEST_DATABASE_URL/TEST_REDIS_URL to run this pass."; \
+	fi
+
+bench: setup
+	$(PY) bench/http_floor.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules upskill/static/dist var

@@ -1,0 +1,77 @@
+"""Shared fixtures: people, logged-in clients, and the service-availability rule.
+
+A test that needs PostgreSQL, Redis or Chromium skips with a reason on a
+developer laptop without it; with ``CI=true`` a missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from upskill.accounts import services
+from upskill.accounts.models import User
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEFAULT_PASSWORD = "correct-horse-battery-9"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (laptop) or fail (CI) when something the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a required service is missing: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.conf import settings
+
+    return [
+        f"upskill: database engine {settings.DATABASES['default']['ENGINE']}, "
+        f"task backend {settings.TASKS['default']['BACKEND']}, "
+        f"cache {settings.CACHES['default']['BACKEND']}"
+    ]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _announce_engine(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        print(f"\n[upskill] tests use database vendor: {connection.vendor}")
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, password: str = DEFAULT_PASSWORD,
+             display_name: str = "Test Person") -> User:
+        address = email or f"person{next(counter)}@example.test"
+        return services.sign_up(email=address, password=password, display_name=display_name)
+
+    return make
+
+
+@pytest.fixture
+def learner(make_user: Callable[..., User]) -> User:
+    return make_user("ada@example.test", display_name="Ada")
+
+
+@pytest.fixture
+def other_learner(make_user: Callable[..., User]) -> User:
+    return make_user("grace@example.test", display_name="Grace")
+
+
+@pytest.fixture
+def client_for() -> Callable[[User], Client]:
+    def login(user: User) -> Client:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return login
