@@ -10,7 +10,6 @@ import os
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from upskill.accounts import services
@@ -29,20 +28,23 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
+def _engine_line() -> str:
     from django.conf import settings
 
-    return [
+    return (
         f"upskill: database engine {settings.DATABASES['default']['ENGINE']}, "
         f"task backend {settings.TASKS['default']['BACKEND']}, "
         f"cache {settings.CACHES['default']['BACKEND']}"
-    ]
+    )
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _announce_engine(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
-        print(f"\n[upskill] tests use database vendor: {connection.vendor}")
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [_engine_line()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Printed at the end of every run, so CI's log shows which engines were used.
+    terminalreporter.write_line(_engine_line())
 
 
 @pytest.fixture

@@ -218,14 +218,17 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "landing"
 
-# Brute-force protection: the 6th wrong password in a row for one account
-# from one address is refused for AXES_COOLOFF_TIME.
-AXES_FAILURE_LIMIT = int(os.environ.get("UPSKILL_LOGIN_FAILURE_LIMIT", "5"))
+# Brute-force protection: five wrong passwords in a row for one account from
+# one address are answered normally; the 6th attempt is refused (HTTP 429) and
+# so is every attempt for AXES_COOLOFF_TIME hours. (axes locks out on the
+# attempt that reaches the limit.)
+AXES_FAILURE_LIMIT = int(os.environ.get("UPSKILL_LOGIN_FAILURE_LIMIT", "6"))
 AXES_COOLOFF_TIME = float(os.environ.get("UPSKILL_LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "upskill.accounts.models.login_identifier"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("UPSKILL_PROXY_COUNT", "0")) or None
 AXES_VERBOSE = False
 

@@ -21,13 +21,26 @@ from django.utils.translation import gettext_lazy as _
 TIMEZONE_CHOICES = sorted((name, name.replace("_", " ")) for name in zoneinfo.available_timezones())
 
 
+def normalize_login_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def login_identifier(request: object, credentials: dict[str, Any] | None) -> str:
+    """The account a login attempt is for, as django-axes counts failures:
+    ``Ada@X`` and ``ada@x`` are the same account."""
+    return normalize_login_email(str((credentials or {}).get("username", "")))
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email=normalize_login_email(username or ""))
 
     def _create(self, email: str, password: str | None, **fields: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_login_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user

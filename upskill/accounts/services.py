@@ -28,6 +28,7 @@ from upskill.accounts.models import (
     Profile,
     RoleGrant,
     User,
+    normalize_login_email,
 )
 from upskill.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 
@@ -92,7 +93,7 @@ def _require_self(actor: User, user: User) -> None:
 @transaction.atomic
 def sign_up(*, email: str, password: str, display_name: str) -> User:
     """Create a person with a profile. Validates the password; an email in use is a Conflict."""
-    email = User.objects.normalize_email(email.strip()).lower()
+    email = normalize_login_email(email)
     display_name = display_name.strip()
     if not display_name:
         raise Invalid(_("Please tell us the name to show on your profile."))
