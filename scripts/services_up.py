@@ -16,7 +16,9 @@ def postgres_up(url: str) -> bool:
     admin_url = parsed._replace(path="/postgres").geturl()
     try:
         with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.Error as error:

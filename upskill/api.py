@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -25,19 +27,22 @@ api = NinjaAPI(
 api.add_router("/me", me_router)
 
 
-def _field_errors(error: ValidationError) -> list[dict[str, object]]:
+def _field_errors(error: ValidationError) -> list[dict[str, Any]]:
     return [
         {"loc": [str(part) for part in e.get("loc", [])], "msg": str(e.get("msg", ""))}
         for e in error.errors
     ]
 
 
+def _field_name(loc: list[str]) -> str:
+    # ninja's locations start with where the value came from ("body", "query", ...).
+    return ".".join(loc[1:] or loc)
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     fields = _field_errors(error)
-    summary = "; ".join(
-        f"{'.'.join(f['loc'][1:] or f['loc'])}: {f['msg']}" for f in fields  # type: ignore[index]
-    )
+    summary = "; ".join(f"{_field_name(f['loc'])}: {f['msg']}" for f in fields)
     return error_response(422, "invalid", summary or "The request is not valid.", fields=fields)
 
 

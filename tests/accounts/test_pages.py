@@ -187,7 +187,8 @@ class TestPrivacyBetweenLearners:
 @pytest.mark.django_db
 class TestCsrf:
     @pytest.mark.parametrize(("path", "data"), [
-        ("/account/signup/", {"display_name": "X", "email": "x@example.test", "password": PASSWORD}),
+        ("/account/signup/",
+         {"display_name": "X", "email": "x@example.test", "password": PASSWORD}),
         ("/account/login/", {"username": "ada@example.test", "password": PASSWORD}),
         ("/account/profile/", {"display_name": "X"}),
         ("/account/tokens/", {"name": "x"}),

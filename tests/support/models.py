@@ -8,3 +8,6 @@ class RecordedOutcome(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE)
     value = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"job {self.job_id}: {self.value}"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +31,7 @@ class EmailLoginForm(AuthenticationForm):
     )
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(forms.ModelForm[Profile]):
     class Meta:
         model = Profile
         fields = [
@@ -53,7 +52,7 @@ class ProfileForm(forms.ModelForm):
         }
 
 
-class DemographicsForm(forms.ModelForm):
+class DemographicsForm(forms.ModelForm[FairnessDemographics]):
     class Meta:
         model = FairnessDemographics
         fields = ["gender", "age_band"]

@@ -137,6 +137,9 @@ class FairnessDemographics(models.Model):
                                 default=AgeBand.NO_ANSWER)
     consented_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"fairness answers of user {self.user_id}"
+
 
 class PlatformRole(models.TextChoices):
     LEARNER = "learner", _("Learner")
@@ -155,6 +158,9 @@ class RoleGrant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_grant_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.role}"
 
 
 class Organization(models.Model):
@@ -189,6 +195,9 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user"], name="one_membership")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.organization_id} ({self.role})"
 
 
 class ApiToken(models.Model):

@@ -69,7 +69,7 @@ PROFILE_FIELDS = (
     "reduced_motion",
     "larger_text",
 )
-TOKEN_PREFIX = "upsk_"
+TOKEN_PREFIX = "upsk_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _messages(error: ValidationError) -> str:
@@ -159,7 +159,9 @@ def get_demographics(actor: User, user: User) -> FairnessDemographics | None:
 
 
 @transaction.atomic
-def save_demographics(actor: User, user: User, *, gender: str, age_band: str) -> FairnessDemographics:
+def save_demographics(
+    actor: User, user: User, *, gender: str, age_band: str
+) -> FairnessDemographics:
     """Record opt-in answers for fairness audits. Saving is the consent."""
     _require_self(actor, user)
     record = FairnessDemographics.objects.filter(user=user).first() or FairnessDemographics(

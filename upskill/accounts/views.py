@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -67,7 +68,7 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def form_invalid(self, form: EmailLoginForm) -> HttpResponse:
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_invalid(form)
         response.status_code = 400
         return response
@@ -137,7 +138,9 @@ def demographics(request: HttpRequest) -> HttpResponse:
         services.save_demographics(
             user, user, gender=form.cleaned_data["gender"], age_band=form.cleaned_data["age_band"]
         )
-        messages.success(request, _("Thank you. Your answers are saved and used only in aggregate."))
+        messages.success(
+            request, _("Thank you. Your answers are saved and used only in aggregate.")
+        )
         return redirect("accounts:demographics")
     status = 400 if form.errors else 200
     return render(

@@ -1,1 +1,1 @@
-"""Enrolments, progress, skill estimates, knowledge tracing, learning paths; the learner dashboard."""
+"""Enrolments, progress, skill estimates, knowledge tracing, learning paths; the dashboard."""
