@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "upskill.core",
     "upskill.accounts",
+    "upskill.catalog",
     "upskill.learning",
 ]
 

@@ -1,1 +1,1 @@
-"""catalog: see docs/architecture.md for what this app will hold (not built yet)."""
+"""Skills, AI job roles, programs, courses, lessons; content packages and their releases."""

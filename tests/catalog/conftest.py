@@ -1,0 +1,98 @@
+"""Small content packages written into a temporary folder, for import tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+
+def package_yaml(pid: str, version: str = "1.0.0") -> str:
+    return f"""
+    id: {pid}
+    title: {pid.replace('-', ' ').title()}
+    version: {version}
+    changelog:
+      - version: {version}
+        date: 2026-11-26
+        changes: [Release {version}.]
+    """
+
+
+def lesson_md(slug: str, skills: str = "[sql-querying]", body: str = "Some text.",
+              kind: str = "reading", minutes: int = 6) -> str:
+    return (
+        f"---\nslug: {slug}\ntitle: {slug.replace('-', ' ').title()}\nkind: {kind}\n"
+        f"minutes: {minutes}\nskills: {skills}\n---\n{body}\n"
+    )
+
+
+QUESTIONS = """
+- id: q-1
+  skill: sql-querying
+  stem: Which clause filters rows?
+  options: [ORDER BY, WHERE, GROUP BY]
+  answer: 1
+  explanation: WHERE keeps the rows for which the condition is true.
+- id: q-2
+  skill: sql-querying
+  stem: Which clause sorts rows?
+  options: [ORDER BY, WHERE]
+  answer: 0
+  explanation: ORDER BY sorts.
+"""
+
+
+@pytest.fixture
+def content_root(tmp_path: Path) -> Path:
+    """A valid tree: a taxonomy package and one course package with two lessons."""
+    root = tmp_path / "content"
+    taxo = root / "taxonomy"
+    write(taxo / "package.yaml", package_yaml("taxonomy"))
+    write(taxo / "skills.yaml", """
+    - slug: data-literacy
+      name: Data literacy
+      category: foundations
+      description: Reads tables and charts critically.
+    - slug: sql-querying
+      name: Querying data with SQL
+      category: data
+      description: Writes SELECT queries that filter and sort.
+      prerequisites: [data-literacy]
+    """)
+    write(taxo / "roles.yaml", """
+    - slug: data-analyst
+      title: Data analyst
+      for_whom: People who like answering questions with data.
+      tasks: [Write SQL to answer business questions.]
+      skills: {sql-querying: 3, data-literacy: 2}
+      program:
+        slug: data-analyst-certificate
+        title: Data analyst certificate
+        courses: [sql-basics]
+    """)
+    course = root / "sql-basics"
+    write(course / "package.yaml", package_yaml("sql-basics"))
+    write(course / "course.yaml", """
+    slug: sql-basics
+    title: SQL basics
+    summary: Answer questions with SELECT.
+    level: foundations
+    audience: Anyone.
+    modules:
+      - slug: select
+        title: Select
+        lessons: [where-clause, churn-queries]
+    """)
+    write(course / "lessons" / "where-clause.md", lesson_md("where-clause"))
+    write(course / "lessons" / "churn-queries.md", lesson_md(
+        "churn-queries", body="## Churn\n\nFind customers who **churned** last month."))
+    write(course / "questions" / "where-clause.yaml", QUESTIONS)
+    write(course / "questions" / "churn-queries.yaml", QUESTIONS)
+    return root

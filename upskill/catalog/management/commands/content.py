@@ -1,0 +1,42 @@
+"""``manage.py content validate|import <folder>``: check or import content packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from upskill.catalog import services
+
+
+class Command(BaseCommand):
+    help = "Validate or import content packages (see docs/authoring.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=["validate", "import"])
+        parser.add_argument("folder", nargs="?", default="content",
+                            help="a content folder or one package folder (default: content)")
+
+    def handle(self, *args: Any, action: str, folder: str, **options: Any) -> None:
+        root = Path(folder)
+        if not root.is_dir():
+            raise CommandError(f"{root} is not a folder.")
+        if action == "validate":
+            report = services.validate_content(root)
+        else:
+            report = services.import_content(root)
+        for problem in report.problems:
+            self.stderr.write(f"  {problem}")
+        if not report.ok:
+            raise CommandError(
+                f"{len(report.problems)} problem(s) found; nothing was imported."
+            )
+        verb = "would release" if action == "validate" else "released"
+        for package_id, version in report.released:
+            self.stdout.write(f"  {verb} {package_id} {version}")
+        if report.unchanged:
+            self.stdout.write(f"  unchanged: {', '.join(report.unchanged)}")
+        self.stdout.write(self.style.SUCCESS(
+            f"{action}: {len(report.released)} package(s) {verb}, "
+            f"{len(report.unchanged)} unchanged."))

@@ -1,0 +1,400 @@
+"""Reading and validating content packages (plain Python: no Django).
+
+``load_tree(root)`` reads every package folder under ``root`` and returns the
+packages it could read plus every problem found, each naming the file, the
+field and the reason. Cross-file rules (unknown skill, prerequisite cycle,
+lesson listed but missing) are checked here too, so ``content validate``
+reports everything in one pass. See docs/authoring.md for the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$"
+Slug = Annotated[str, Field(pattern=SLUG, max_length=80)]
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChangelogEntry(Strict):
+    version: str = Field(pattern=SEMVER)
+    date: str
+    changes: list[str] = Field(min_length=1)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        # YAML reads 2026-11-26 as a date; keep it as ISO text.
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class PackageMeta(Strict):
+    id: Slug
+    title: str = Field(min_length=1, max_length=200)
+    version: str = Field(pattern=SEMVER)
+    summary: str = ""
+    changelog: list[ChangelogEntry] = Field(min_length=1)
+
+
+class SkillSpec(Strict):
+    slug: Slug
+    name: str = Field(min_length=1, max_length=160)
+    category: Literal["foundations", "data", "ml", "forecasting", "genai", "mlops",
+                      "responsible-ai", "marketing", "product"]
+    description: str = Field(min_length=1)
+    prerequisites: list[Slug] = []
+    esco: str | None = Field(None, pattern=r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]+$")
+
+
+class ProgramSpec(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    courses: list[Slug] = Field(min_length=1)
+
+
+class RoleSpec(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=160)
+    for_whom: str = Field(min_length=1)
+    tasks: list[str] = Field(min_length=1)
+    skills: dict[Slug, Annotated[int, Field(ge=1, le=4)]] = Field(min_length=1)
+    program: ProgramSpec
+
+
+class ModuleSpec(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    lessons: list[Slug] = Field(min_length=1)
+
+
+class CourseSpec(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1)
+    level: Literal["foundations", "intermediate", "advanced"]
+    audience: str = Field(min_length=1)
+    modules: list[ModuleSpec] = Field(min_length=1)
+
+
+class LessonMeta(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    kind: Literal["reading", "lecture", "practice", "lab", "simulation", "live"]
+    minutes: int = Field(ge=1, le=15)
+    skills: list[Slug] = Field(min_length=1)
+    ref: str | None = None
+    video: str | None = None
+    captions: str | None = None
+
+
+class IrtSpec(Strict):
+    a: float = Field(gt=0, le=4)
+    b: float = Field(ge=-4, le=4)
+
+
+class QuestionSpec(Strict):
+    id: str = Field(min_length=1, max_length=60)
+    skill: Slug
+    stem: str = Field(min_length=1)
+    options: list[str] = Field(min_length=2, max_length=8)
+    answer: int = Field(ge=0)
+    explanation: str = Field(min_length=1)
+    irt: IrtSpec | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.reason}"
+
+
+@dataclass
+class LessonDoc:
+    meta: LessonMeta
+    body: str
+    questions: list[QuestionSpec]
+
+
+@dataclass
+class Package:
+    path: Path
+    meta: PackageMeta
+    digest: str
+    skills: list[SkillSpec] = field(default_factory=list)
+    roles: list[RoleSpec] = field(default_factory=list)
+    course: CourseSpec | None = None
+    lessons: dict[str, LessonDoc] = field(default_factory=dict)
+
+
+@dataclass
+class Tree:
+    packages: list[Package]
+    problems: list[Problem]
+
+
+class _Reader:
+    """Collects problems while reading one package's files."""
+
+    def __init__(self, root: Path, problems: list[Problem]) -> None:
+        self.root = root
+        self.problems = problems
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def problem(self, path: Path, where: str, reason: str) -> None:
+        self.problems.append(Problem(self.rel(path), where, reason))
+
+    def yaml_file(self, path: Path) -> Any:
+        try:
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else "(file)"
+            self.problem(path, where, f"not valid YAML: {getattr(error, 'problem', error)}")
+        except (OSError, UnicodeDecodeError) as error:
+            self.problem(path, "(file)", f"cannot be read: {error}")
+        return None
+
+    def model(self, path: Path, schema: type[Strict], data: Any, prefix: str = "") -> Any:
+        try:
+            return schema.model_validate(data)
+        except ValidationError as error:
+            for item in error.errors():
+                where = ".".join(str(part) for part in item["loc"]) or "(document)"
+                self.problem(path, prefix + where, item["msg"])
+        return None
+
+    def model_list(self, path: Path, schema: type[Strict], data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            if data is not None:
+                self.problem(path, "(document)", "must be a list")
+            return []
+        parsed = [self.model(path, schema, item, prefix=f"[{i}].") for i, item in enumerate(data)]
+        return [item for item in parsed if item is not None]
+
+
+def package_digest(folder: Path) -> str:
+    """SHA-256 over every file's relative path and bytes: equal digest, unchanged package."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _read_lesson(reader: _Reader, path: Path) -> LessonDoc | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reader.problem(path, "(file)", f"cannot be read: {error}")
+        return None
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        reader.problem(path, "front matter", "must start with a --- YAML block --- ")
+        return None
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        reader.problem(path, "front matter", f"not valid YAML: {error}")
+        return None
+    meta = reader.model(path, LessonMeta, data)
+    if meta is None:
+        return None
+    if meta.slug != path.stem:
+        reader.problem(path, "slug", f"must equal the file name {path.stem!r}")
+    body = match.group(2).strip()
+    if not body and meta.kind in {"reading", "lecture"}:
+        reader.problem(path, "body", "a reading or lecture needs text (the lecture's transcript)")
+    questions_path = path.parent.parent / "questions" / f"{path.stem}.yaml"
+    questions: list[QuestionSpec] = []
+    if questions_path.exists():
+        raw = reader.yaml_file(questions_path)
+        questions = reader.model_list(questions_path, QuestionSpec, raw)
+        _check_questions(reader, questions_path, questions, meta)
+    return LessonDoc(meta=meta, body=body, questions=questions)
+
+
+def _check_questions(reader: _Reader, path: Path, questions: list[QuestionSpec],
+                     meta: LessonMeta) -> None:
+    seen: set[str] = set()
+    for index, question in enumerate(questions):
+        if question.id in seen:
+            reader.problem(path, f"[{index}].id", f"duplicate id {question.id!r}")
+        seen.add(question.id)
+        if question.answer >= len(question.options):
+            reader.problem(path, f"[{index}].answer",
+                           f"index {question.answer} but only {len(question.options)} options")
+        if len(set(question.options)) != len(question.options):
+            reader.problem(path, f"[{index}].options", "two options are identical")
+
+
+def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package | None:
+    reader = _Reader(root, problems)
+    meta_path = folder / "package.yaml"
+    if not meta_path.exists():
+        reader.problem(meta_path, "(file)", "every package needs a package.yaml")
+        return None
+    meta = reader.model(meta_path, PackageMeta, reader.yaml_file(meta_path))
+    if meta is None:
+        return None
+    if meta.id != folder.name:
+        reader.problem(meta_path, "id", f"must equal the folder name {folder.name!r}")
+    if meta.changelog[0].version != meta.version:
+        reader.problem(meta_path, "changelog", f"the newest entry must be version {meta.version}")
+    package = Package(path=folder, meta=meta, digest=package_digest(folder))
+    if (folder / "skills.yaml").exists():
+        package.skills = reader.model_list(folder / "skills.yaml", SkillSpec,
+                                           reader.yaml_file(folder / "skills.yaml"))
+    if (folder / "roles.yaml").exists():
+        package.roles = reader.model_list(folder / "roles.yaml", RoleSpec,
+                                          reader.yaml_file(folder / "roles.yaml"))
+    course_path = folder / "course.yaml"
+    if course_path.exists():
+        package.course = reader.model(course_path, CourseSpec, reader.yaml_file(course_path))
+        for lesson_path in sorted((folder / "lessons").glob("*.md")):
+            lesson = _read_lesson(reader, lesson_path)
+            if lesson is not None:
+                package.lessons[lesson.meta.slug] = lesson
+        if package.course is not None:
+            _check_course(reader, course_path, package)
+    return package
+
+
+def _check_course(reader: _Reader, path: Path, package: Package) -> None:
+    course = package.course
+    assert course is not None
+    if course.slug != package.meta.id:
+        reader.problem(path, "slug", f"must equal the package id {package.meta.id!r}")
+    listed: list[str] = []
+    for m, module in enumerate(course.modules):
+        for l_index, slug in enumerate(module.lessons):
+            if slug not in package.lessons:
+                reader.problem(path, f"modules.{m}.lessons.{l_index}",
+                               f"no lesson file lessons/{slug}.md")
+            listed.append(slug)
+    for duplicate in sorted({s for s in listed if listed.count(s) > 1}):
+        reader.problem(path, "modules", f"lesson {duplicate!r} is listed twice")
+    for slug in sorted(set(package.lessons) - set(listed)):
+        reader.problem(path, "modules", f"lessons/{slug}.md is not listed in any module")
+
+
+def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A prerequisite cycle as a path (a → b → a), or None if the graph is a DAG."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(edges, WHITE)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = GREY
+        stack.append(node)
+        for nxt in edges.get(node, []):
+            if colour.get(nxt, BLACK) == GREY:
+                return [*stack[stack.index(nxt):], nxt]
+            if colour.get(nxt) == WHITE:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = BLACK
+        return None
+
+    for node in sorted(edges):
+        if colour[node] == WHITE:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]) -> None:
+    """Cross-package rules: skills exist, prerequisites form a DAG, programs name real courses."""
+    problems = tree.problems
+    skills = set(known_skills)
+    edges: dict[str, list[str]] = {}
+    skill_file: dict[str, tuple[Package, int]] = {}
+    for package in tree.packages:
+        for index, skill in enumerate(package.skills):
+            if skill.slug in skill_file:
+                problems.append(Problem(f"{package.meta.id}/skills.yaml", f"[{index}].slug",
+                                        f"skill {skill.slug!r} is defined twice"))
+            skill_file[skill.slug] = (package, index)
+            skills.add(skill.slug)
+            edges[skill.slug] = list(skill.prerequisites)
+    courses = set(known_courses) | {p.course.slug for p in tree.packages if p.course}
+
+    def unknown(where_file: str, where: str, slug: str) -> None:
+        problems.append(Problem(where_file, where, f"unknown skill {slug!r}"))
+
+    for package in tree.packages:
+        pid = package.meta.id
+        for index, skill in enumerate(package.skills):
+            for p_index, prereq in enumerate(skill.prerequisites):
+                if prereq not in skills:
+                    unknown(f"{pid}/skills.yaml", f"[{index}].prerequisites.{p_index}", prereq)
+        for index, role in enumerate(package.roles):
+            for slug in role.skills:
+                if slug not in skills:
+                    unknown(f"{pid}/roles.yaml", f"[{index}].skills.{slug}", slug)
+            for c_index, course in enumerate(role.program.courses):
+                if course not in courses:
+                    problems.append(Problem(f"{pid}/roles.yaml",
+                                            f"[{index}].program.courses.{c_index}",
+                                            f"unknown course {course!r}"))
+        for slug, lesson in package.lessons.items():
+            for s_index, skill_slug in enumerate(lesson.meta.skills):
+                if skill_slug not in skills:
+                    unknown(f"{pid}/lessons/{slug}.md", f"skills.{s_index}", skill_slug)
+            for q_index, question in enumerate(lesson.questions):
+                if question.skill not in skills:
+                    unknown(f"{pid}/questions/{slug}.yaml", f"[{q_index}].skill", question.skill)
+    known_edges = {slug: [p for p in prereqs if p in edges] for slug, prereqs in edges.items()}
+    cycle = find_cycle(known_edges)
+    if cycle:
+        package, index = skill_file[cycle[0]]
+        problems.append(Problem(f"{package.meta.id}/skills.yaml", f"[{index}].prerequisites",
+                                "prerequisite cycle: " + " → ".join(cycle)))
+
+
+def load_tree(root: Path) -> Tree:
+    """Read every package folder directly under ``root`` (or ``root`` itself if it is one)."""
+    problems: list[Problem] = []
+    if (root / "package.yaml").exists():
+        folders = [root]
+        base = root.parent
+    else:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        base = root
+    packages = []
+    seen: set[str] = set()
+    for folder in folders:
+        package = read_package(base, folder, problems)
+        if package is None:
+            continue
+        if package.meta.id in seen:
+            problems.append(Problem(f"{folder.name}/package.yaml", "id",
+                                    f"package id {package.meta.id!r} is used twice"))
+        seen.add(package.meta.id)
+        packages.append(package)
+    return Tree(packages=packages, problems=problems)

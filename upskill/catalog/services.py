@@ -1,0 +1,305 @@
+"""Public operations of the catalog: importing content, browsing, searching.
+
+Importing is all-or-nothing: every package under the given folder is read and
+checked first, and if anything is wrong nothing is written and every problem
+is returned (file, field, reason). An unchanged package (same digest) creates
+no release; a changed one must carry a new version and becomes the current
+release, while older releases stay for the learners pinned to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Count, Prefetch, Sum
+
+from upskill.catalog import search as search_index
+from upskill.catalog.models import (
+    ContentPackage,
+    Course,
+    Lesson,
+    Module,
+    Program,
+    Question,
+    Release,
+    Role,
+    RoleSkill,
+    SearchDocument,
+    Skill,
+)
+from upskill.catalog.packages import (
+    LessonDoc,
+    Package,
+    Problem,
+    RoleSpec,
+    SkillSpec,
+    check_references,
+    load_tree,
+)
+from upskill.core.errors import NotFound
+from upskill.core.markdown import plain_text, render_markdown
+
+__all__ = [
+    "ImportReport",
+    "course_outline",
+    "current_course",
+    "get_course_in_release",
+    "get_lesson",
+    "get_role",
+    "get_skill",
+    "import_content",
+    "list_roles",
+    "list_skills",
+    "search",
+    "validate_content",
+]
+
+
+@dataclass
+class ImportReport:
+    problems: list[Problem] = field(default_factory=list)
+    released: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _known_skills() -> set[str]:
+    return set(Skill.objects.values_list("slug", flat=True))
+
+
+def _known_courses() -> set[str]:
+    return set(Course.objects.filter(release__is_current=True).values_list("slug", flat=True))
+
+
+def _version_problems(packages: list[Package]) -> tuple[list[Problem], list[Package]]:
+    """Which packages changed, and problems where content changed without a new version."""
+    problems: list[Problem] = []
+    changed: list[Package] = []
+    for package in packages:
+        pid, version = package.meta.id, package.meta.version
+        current = Release.objects.filter(package__package_id=pid, is_current=True).first()
+        if current is not None and current.digest == package.digest:
+            continue
+        if Release.objects.filter(package__package_id=pid, version=version).exists():
+            problems.append(Problem(
+                f"{pid}/package.yaml", "version",
+                f"the content changed but version {version} was already imported; "
+                "bump the version and add a changelog entry",
+            ))
+            continue
+        changed.append(package)
+    return problems, changed
+
+
+def validate_content(root: Path) -> ImportReport:
+    """Check every package under ``root`` without writing anything."""
+    tree = load_tree(root)
+    check_references(tree, _known_skills(), _known_courses())
+    version_problems, changed = _version_problems(tree.packages)
+    report = ImportReport(problems=tree.problems + version_problems)
+    report.released = [(p.meta.id, p.meta.version) for p in changed]
+    report.unchanged = sorted({p.meta.id for p in tree.packages} - {p.meta.id for p in changed})
+    return report
+
+
+def import_content(root: Path) -> ImportReport:
+    """Validate, then import every changed package in one transaction (or nothing)."""
+    report = validate_content(root)
+    if not report.ok:
+        report.released = []
+        return report
+    tree = load_tree(root)
+    changed_ids = {pid for pid, _version in report.released}
+    # Skills first (lessons and roles refer to them), then courses, then roles.
+    ordered = sorted(
+        (p for p in tree.packages if p.meta.id in changed_ids),
+        key=lambda p: (not p.skills, p.course is None),
+    )
+    with transaction.atomic():
+        for package in ordered:
+            release = _new_release(package)
+            _write_skills(package.skills)
+            if package.course is not None:
+                _write_course(release, package)
+            _write_roles(package.roles)
+        if ordered:
+            _rebuild_search_documents()
+    return report
+
+
+def _new_release(package: Package) -> Release:
+    meta = package.meta
+    pkg, _created = ContentPackage.objects.update_or_create(
+        package_id=meta.id, defaults={"title": meta.title}
+    )
+    pkg.releases.filter(is_current=True).update(is_current=False)
+    return Release.objects.create(
+        package=pkg,
+        version=meta.version,
+        digest=package.digest,
+        changelog=[entry.model_dump() for entry in meta.changelog],
+        is_current=True,
+    )
+
+
+def _write_skills(specs: list[SkillSpec]) -> None:
+    for spec in specs:
+        Skill.objects.update_or_create(slug=spec.slug, defaults={
+            "name": spec.name, "description": spec.description, "category": spec.category,
+            "esco_uri": spec.esco or "",
+        })
+    by_slug = {s.slug: s for s in Skill.objects.filter(slug__in=[spec.slug for spec in specs])}
+    all_skills = {s.slug: s for s in Skill.objects.all()}
+    for spec in specs:
+        by_slug[spec.slug].prerequisites.set([all_skills[p] for p in spec.prerequisites])
+
+
+def _write_roles(specs: list[RoleSpec]) -> None:
+    skills = {s.slug: s for s in Skill.objects.all()}
+    for spec in specs:
+        role, _created = Role.objects.update_or_create(slug=spec.slug, defaults={
+            "title": spec.title, "for_whom": spec.for_whom, "tasks": list(spec.tasks),
+        })
+        role.required_skills.all().delete()
+        RoleSkill.objects.bulk_create(
+            RoleSkill(role=role, skill=skills[slug], level=level)
+            for slug, level in spec.skills.items()
+        )
+        Program.objects.update_or_create(role=role, defaults={
+            "slug": spec.program.slug, "title": spec.program.title,
+            "course_slugs": list(spec.program.courses),
+        })
+
+
+def _write_course(release: Release, package: Package) -> None:
+    spec = package.course
+    assert spec is not None
+    skills = {s.slug: s for s in Skill.objects.all()}
+    course = Course.objects.create(
+        release=release, slug=spec.slug, title=spec.title, summary=spec.summary,
+        level=spec.level, audience=spec.audience,
+    )
+    position = 0
+    for m_index, module_spec in enumerate(spec.modules):
+        module = Module.objects.create(course=course, slug=module_spec.slug,
+                                       title=module_spec.title, position=m_index)
+        for slug in module_spec.lessons:
+            position += 1
+            _write_lesson(module, package.lessons[slug], position, skills)
+
+
+def _write_lesson(module: Module, doc: LessonDoc, position: int,
+                  skills: dict[str, Skill]) -> None:
+    meta = doc.meta
+    lesson = Lesson.objects.create(
+        module=module, slug=meta.slug, title=meta.title, kind=meta.kind,
+        minutes=meta.minutes, position=position, body_markdown=doc.body,
+        body_html=render_markdown(doc.body), ref=meta.ref or "",
+        video_url=meta.video or "", captions_url=meta.captions or "",
+    )
+    lesson.skills.set([skills[s] for s in meta.skills])
+    Question.objects.bulk_create(
+        Question(
+            lesson=lesson, key=q.id, skill=skills[q.skill], stem=q.stem,
+            options=list(q.options), answer=q.answer, explanation=q.explanation,
+            irt_a=q.irt.a if q.irt else None, irt_b=q.irt.b if q.irt else None,
+            position=index,
+        )
+        for index, q in enumerate(doc.questions)
+    )
+
+
+def _rebuild_search_documents() -> None:
+    SearchDocument.objects.all().delete()
+    documents = [
+        SearchDocument(kind="role", object_id=r.pk, title=r.title,
+                       body=" ".join([r.for_whom, *r.tasks]))
+        for r in Role.objects.all()
+    ]
+    documents += [
+        SearchDocument(kind="skill", object_id=s.pk, title=s.name,
+                       body=f"{s.slug.replace('-', ' ')} {s.description}")
+        for s in Skill.objects.all()
+    ]
+    documents += [
+        SearchDocument(kind="lesson", object_id=lesson.pk, title=lesson.title,
+                       body=plain_text(lesson.body_markdown))
+        for lesson in Lesson.objects.filter(module__course__release__is_current=True)
+    ]
+    SearchDocument.objects.bulk_create(documents, batch_size=200)
+    search_index.rebuild_index()
+
+
+# --- browsing ---------------------------------------------------------------
+
+def list_roles() -> list[Role]:
+    return list(Role.objects.select_related("program").annotate(skill_count=Count(
+        "required_skills")).order_by("title"))
+
+
+def get_role(slug: str) -> Role:
+    role = (Role.objects.select_related("program")
+            .prefetch_related(Prefetch("required_skills",
+                                       queryset=RoleSkill.objects.select_related("skill")
+                                       .order_by("-level", "skill__name")))
+            .filter(slug=slug).first())
+    if role is None:
+        raise NotFound(f"No role {slug!r}.")
+    return role
+
+
+def list_skills() -> list[Skill]:
+    return list(Skill.objects.order_by("category", "name"))
+
+
+def get_skill(slug: str) -> Skill:
+    skill = Skill.objects.prefetch_related("prerequisites", "required_by__role").filter(
+        slug=slug).first()
+    if skill is None:
+        raise NotFound(f"No skill {slug!r}.")
+    return skill
+
+
+def current_course(slug: str) -> Course:
+    course = Course.objects.select_related("release__package").filter(
+        slug=slug, release__is_current=True).first()
+    if course is None:
+        raise NotFound(f"No course {slug!r}.")
+    return course
+
+
+def get_course_in_release(slug: str, release_id: int) -> Course:
+    course = Course.objects.select_related("release__package").filter(
+        slug=slug, release_id=release_id).first()
+    if course is None:
+        raise NotFound(f"No course {slug!r} in that release.")
+    return course
+
+
+def course_outline(course: Course) -> list[Module]:
+    """Modules with their lessons, in order (two queries)."""
+    return list(course.modules.prefetch_related(
+        Prefetch("lessons", queryset=Lesson.objects.order_by("position"))))
+
+
+def course_minutes(course: Course) -> int:
+    total = Lesson.objects.filter(module__course=course).aggregate(total=Sum("minutes"))["total"]
+    return int(total or 0)
+
+
+def get_lesson(course: Course, lesson_slug: str) -> Lesson:
+    lesson = (Lesson.objects.select_related("module__course__release")
+              .prefetch_related("skills", "questions")
+              .filter(module__course=course, slug=lesson_slug).first())
+    if lesson is None:
+        raise NotFound(f"No lesson {lesson_slug!r} in {course.title}.")
+    return lesson
+
+
+def search(query: str, *, limit: int = 30) -> list[search_index.Hit]:
+    return search_index.search(query, limit=limit)
