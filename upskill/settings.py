@@ -233,7 +233,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "upskill.accounts.models.login_identifier"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("UPSKILL_PROXY_COUNT", "0")) or None
+# Behind N trusted proxies, the client address is the Nth from the right in
+# X-Forwarded-For; without proxies only REMOTE_ADDR is believed (a client
+# could forge the header otherwise).
+PROXY_COUNT = int(os.environ.get("UPSKILL_PROXY_COUNT", "0"))
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+)
 AXES_VERBOSE = False
 
 EMAIL_BACKEND = os.environ.get(

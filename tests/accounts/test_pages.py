@@ -235,3 +235,20 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "could not find that page" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_lockout_uses_forwarded_client_address_behind_a_proxy(client, learner, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+    def attempt(forwarded_for: str, password: str = "wrong-password") -> int:
+        return client.post("/account/login/", {"username": "ada@example.test",
+                                               "password": password},
+                           HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+
+    for _attempt in range(6):
+        attempt("203.0.113.7, 10.0.0.1")
+    assert attempt("203.0.113.7, 10.0.0.1") == 429
+    # The same account from another client behind the same balancer is not locked.
+    assert attempt("198.51.100.4, 10.0.0.1", PASSWORD) == 302
