@@ -15,6 +15,8 @@ from django.test import Client
 from upskill.accounts import services
 from upskill.accounts.models import User
 
+pytest_plugins = ["tests.content_fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 

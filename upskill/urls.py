@@ -12,6 +12,8 @@ urlpatterns = [
     path("", core_views.landing, name="landing"),
     path("dashboard/", learning_views.dashboard, name="dashboard"),
     path("account/", include("upskill.accounts.urls")),
+    path("", include("upskill.catalog.urls")),
+    path("", include("upskill.learning.urls")),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

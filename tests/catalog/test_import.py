@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.catalog.conftest import package_yaml, write
+from tests.content_fixtures import package_yaml, write
 from upskill.catalog import services
 from upskill.catalog.models import Course, Lesson, Question, Release, Role, Skill
 from upskill.catalog.packages import find_cycle

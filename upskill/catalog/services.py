@@ -216,10 +216,11 @@ def _write_lesson(module: Module, doc: LessonDoc, position: int,
 
 def _rebuild_search_documents() -> None:
     SearchDocument.objects.all().delete()
+    # A role's document names the skills it needs, so searching a skill finds its roles.
     documents = [
-        SearchDocument(kind="role", object_id=r.pk, title=r.title,
-                       body=" ".join([r.for_whom, *r.tasks]))
-        for r in Role.objects.all()
+        SearchDocument(kind="role", object_id=r.pk, title=r.title, body=" ".join(
+            [r.for_whom, *r.tasks, *(rs.skill.name for rs in r.required_skills.all())]))
+        for r in Role.objects.prefetch_related("required_skills__skill")
     ]
     documents += [
         SearchDocument(kind="skill", object_id=s.pk, title=s.name,
@@ -303,3 +304,60 @@ def get_lesson(course: Course, lesson_slug: str) -> Lesson:
 
 def search(query: str, *, limit: int = 30) -> list[search_index.Hit]:
     return search_index.search(query, limit=limit)
+
+
+def program_courses(program: Program) -> list[tuple[Course, int]]:
+    """The program's current courses in order, each with its total minutes."""
+    courses = {
+        c.slug: c for c in Course.objects.filter(
+            slug__in=program.course_slugs, release__is_current=True
+        ).annotate(total_minutes=Sum("modules__lessons__minutes"))
+    }
+    return [(courses[slug], int(getattr(courses[slug], "total_minutes", 0) or 0))
+            for slug in program.course_slugs if slug in courses]
+
+
+def lessons_teaching(skill: Skill) -> list[Lesson]:
+    return list(Lesson.objects.select_related("module__course").filter(
+        skills=skill, module__course__release__is_current=True).order_by(
+        "module__course__title", "position"))
+
+
+@dataclass(frozen=True)
+class LinkedHit:
+    kind: str
+    title: str
+    snippet: str
+    url: str
+    context: str
+
+
+def search_with_links(query: str, *, limit: int = 30) -> list[LinkedHit]:
+    """Search hits with the page each one opens (one query per kind, not per hit)."""
+    from django.urls import reverse
+
+    hits = search(query, limit=limit)
+    ids: dict[str, list[int]] = {}
+    for hit in hits:
+        ids.setdefault(hit.kind, []).append(hit.object_id)
+    roles = {r.pk: r for r in Role.objects.filter(pk__in=ids.get("role", []))}
+    skills = {s.pk: s for s in Skill.objects.filter(pk__in=ids.get("skill", []))}
+    lessons = {lesson.pk: lesson for lesson in Lesson.objects.select_related(
+        "module__course").filter(pk__in=ids.get("lesson", []))}
+    linked = []
+    for hit in hits:
+        if hit.kind == "role" and hit.object_id in roles:
+            url = reverse("catalog:role", args=[roles[hit.object_id].slug])
+            context = "Role"
+        elif hit.kind == "skill" and hit.object_id in skills:
+            url = reverse("catalog:skill", args=[skills[hit.object_id].slug])
+            context = "Skill"
+        elif hit.kind == "lesson" and hit.object_id in lessons:
+            lesson = lessons[hit.object_id]
+            course = lesson.module.course
+            url = reverse("learning:lesson", args=[course.slug, lesson.slug])
+            context = f"Lesson in {course.title}"
+        else:
+            continue
+        linked.append(LinkedHit(hit.kind, hit.title, hit.snippet, url, context))
+    return linked
