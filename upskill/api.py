@@ -10,8 +10,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from upskill.accounts.endpoints import api_auth
 from upskill.accounts.endpoints import router as me_router
+from upskill.catalog.endpoints import router as catalog_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
 from upskill.core.errors import DomainError
+from upskill.learning.endpoints import router as learning_router
 
 api = NinjaAPI(
     title="Upskill API",
@@ -25,6 +27,8 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/me", me_router)
+api.add_router("/catalog", catalog_router)
+api.add_router("/learning", learning_router)
 
 
 def _field_errors(error: ValidationError) -> list[dict[str, Any]]:

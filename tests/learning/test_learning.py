@@ -150,3 +150,49 @@ def test_role_guide_ranks_by_answers():
     ranked = suggest_roles({"background": "software", "goal": "apps", "code": "lots"})
     assert ranked[0].role_slug == "genai-app-developer"
     assert suggest_roles({"background": "nonsense"}) == []
+
+
+@pytest.mark.django_db
+class TestApi:
+    def test_catalog_reads_are_public(self, catalog_loaded, client):
+        roles = client.get("/api/v1/catalog/roles").json()
+        assert [r["slug"] for r in roles] == ["data-analyst"]
+        role = client.get("/api/v1/catalog/roles/data-analyst").json()
+        assert role["program"]["courses"] == ["sql-basics"]
+        course = client.get("/api/v1/catalog/courses/sql-basics").json()
+        assert [lesson["slug"] for lesson in course["modules"][0]["lessons"]] == [
+            "where-clause", "churn-queries"]
+        lesson = client.get("/api/v1/catalog/courses/sql-basics/lessons/where-clause").json()
+        assert "answer" not in lesson["questions"][0]
+        hits = client.get("/api/v1/catalog/search", {"q": "churn"}).json()
+        assert hits[0]["url"] == "/courses/sql-basics/churn-queries/"
+        skills = client.get("/api/v1/catalog/skills").json()
+        prerequisites = {s["slug"]: s["prerequisites"] for s in skills}
+        assert prerequisites == {"data-literacy": [], "sql-querying": ["data-literacy"]}
+        error = client.get("/api/v1/catalog/roles/nope").json()
+        assert error["error"] == "not_found"
+        assert client.get("/api/v1/catalog/search").status_code == 422
+
+    def test_enrol_and_progress_for_the_caller_only(self, catalog_loaded, learner,
+                                                     other_learner):
+        from django.test import Client
+
+        from upskill.accounts import services as accounts
+
+        _t, mine = accounts.create_token(learner, name="t")
+        _t, theirs = accounts.create_token(other_learner, name="t")
+        client = Client()
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {mine}"}
+        assert client.post("/api/v1/learning/programs/data-analyst-certificate/enrol",
+                           **auth).status_code == 201
+        done = client.post("/api/v1/learning/courses/sql-basics/lessons/where-clause/complete",
+                           **auth).json()
+        assert done["completed"] == ["where-clause"]
+        other = client.get("/api/v1/learning/courses/sql-basics/progress",
+                           HTTP_AUTHORIZATION=f"Bearer {theirs}").json()
+        assert other["completed"] == []
+        assert client.get("/api/v1/learning/enrollments",
+                          HTTP_AUTHORIZATION=f"Bearer {theirs}").json() == []
+        assert client.post("/api/v1/learning/courses/sql-basics/move",
+                           HTTP_AUTHORIZATION=f"Bearer {theirs}").status_code == 409
+        assert client.get("/api/v1/learning/enrollments").status_code == 401

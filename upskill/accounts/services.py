@@ -51,6 +51,7 @@ __all__ = [
     "list_members",
     "list_organizations",
     "list_tokens",
+    "person",
     "remove_member",
     "revoke_token",
     "roles_of",
@@ -81,6 +82,13 @@ def _messages(error: ValidationError) -> str:
         text = " ".join(messages)
         parts.append(text if field == "__all__" else f"{field}: {text}")
     return " ".join(parts)
+
+
+def person(auth: object) -> User:
+    """The person an API request authenticated as (``request.auth``)."""
+    if not isinstance(auth, User) or not auth.is_active:
+        raise PermissionDenied(_("Log in or send a valid API token."))
+    return auth
 
 
 def _require_self(actor: User, user: User) -> None:

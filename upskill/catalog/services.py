@@ -254,8 +254,11 @@ def get_role(slug: str) -> Role:
     return role
 
 
-def list_skills() -> list[Skill]:
-    return list(Skill.objects.order_by("category", "name"))
+def list_skills(*, with_prerequisites: bool = False) -> list[Skill]:
+    skills = Skill.objects.order_by("category", "name")
+    if with_prerequisites:
+        skills = skills.prefetch_related("prerequisites")
+    return list(skills)
 
 
 def get_skill(slug: str) -> Skill:
@@ -295,7 +298,7 @@ def course_minutes(course: Course) -> int:
 
 def get_lesson(course: Course, lesson_slug: str) -> Lesson:
     lesson = (Lesson.objects.select_related("module__course__release")
-              .prefetch_related("skills", "questions")
+              .prefetch_related("skills", "questions__skill")
               .filter(module__course=course, slug=lesson_slug).first())
     if lesson is None:
         raise NotFound(f"No lesson {lesson_slug!r} in {course.title}.")
