@@ -182,11 +182,11 @@ class TestApi:
         _t, mine = accounts.create_token(learner, name="t")
         _t, theirs = accounts.create_token(other_learner, name="t")
         client = Client()
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {mine}"}
+        auth = f"Bearer {mine}"
         assert client.post("/api/v1/learning/programs/data-analyst-certificate/enrol",
-                           **auth).status_code == 201
+                           HTTP_AUTHORIZATION=auth).status_code == 201
         done = client.post("/api/v1/learning/courses/sql-basics/lessons/where-clause/complete",
-                           **auth).json()
+                           HTTP_AUTHORIZATION=auth).json()
         assert done["completed"] == ["where-clause"]
         other = client.get("/api/v1/learning/courses/sql-basics/progress",
                            HTTP_AUTHORIZATION=f"Bearer {theirs}").json()
