@@ -15,6 +15,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 run: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py content import content
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 

@@ -1,11 +1,15 @@
 #!/bin/sh
-# Debian packages the tests need: Chromium (browser and accessibility tests)
+# Debian packages the tests need: Chromium (browser and accessibility tests),
+# espeak-ng, ffmpeg and DejaVu fonts (narrated lectures)
 # and bubblewrap (the sandbox). Installed only when running as root and missing;
 # otherwise says what to install.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium chromium-driver"
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing="$missing fonts-dejavu-core"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Installing Debian packages:$missing"

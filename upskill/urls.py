@@ -2,7 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve as static_serve
 
 from upskill.api import api
 from upskill.core import views as core_views
@@ -32,7 +33,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
 handler404 = page_not_found
 handler500 = server_error
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+    # Embedded mode keeps media (narrated lectures, submissions) on local disk and
+    # serves it itself; scaled mode puts it in object storage (docs/deploy.md).
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.+)$", static_serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -9,12 +9,16 @@ release, while older releases stay for the learners pinned to them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Prefetch, Sum
 
+from upskill.catalog import lecture_media
 from upskill.catalog import search as search_index
 from upskill.catalog.models import (
     ContentPackage,
@@ -38,11 +42,15 @@ from upskill.catalog.packages import (
     check_references,
     load_tree,
 )
+from upskill.core import jobs
 from upskill.core.errors import NotFound
 from upskill.core.markdown import plain_text, render_markdown
 
 __all__ = [
+    "LECTURE_MEDIA_JOB",
     "ImportReport",
+    "attach_lecture_media",
+    "build_lecture_media",
     "course_outline",
     "current_course",
     "get_course_in_release",
@@ -50,8 +58,10 @@ __all__ = [
     "get_role",
     "get_skill",
     "import_content",
+    "lectures_needing_media",
     "list_roles",
     "list_skills",
+    "schedule_lecture_media",
     "search",
     "validate_content",
 ]
@@ -129,6 +139,7 @@ def import_content(root: Path) -> ImportReport:
             _write_roles(package.roles)
         if ordered:
             _rebuild_search_documents()
+            schedule_lecture_media()
     return report
 
 
@@ -364,3 +375,51 @@ def search_with_links(query: str, *, limit: int = 30) -> list[LinkedHit]:
             continue
         linked.append(LinkedHit(hit.kind, hit.title, hit.snippet, url, context))
     return linked
+
+
+# --- narrated lectures ------------------------------------------------------
+
+LECTURE_MEDIA_JOB = "catalog.build_lecture_media"
+
+
+def _lecture_key(lesson: Lesson) -> str:
+    digest = hashlib.sha256(f"{lesson.title}\n{lesson.body_markdown}".encode()).hexdigest()
+    return f"lectures/{digest[:32]}"
+
+
+def lectures_needing_media() -> list[Lesson]:
+    """Lecture lessons of current releases that have no video yet."""
+    return list(Lesson.objects.filter(
+        kind=Lesson.Kind.LECTURE, video_url="", module__course__release__is_current=True))
+
+
+def schedule_lecture_media() -> int:
+    """Queue one durable job per lecture without media (idempotent per lesson)."""
+    lessons = lectures_needing_media()
+    for lesson in lessons:
+        jobs.enqueue(LECTURE_MEDIA_JOB, {"lesson_id": lesson.pk},
+                     dedupe_key=f"{LECTURE_MEDIA_JOB}:{lesson.pk}")
+    return len(lessons)
+
+
+def build_lecture_media(lesson_id: int) -> dict[str, str]:
+    """Narrate one lecture into storage (content-addressed, so rebuilding is harmless).
+
+    Raises MediaToolMissing when espeak-ng or ffmpeg is not installed."""
+    lesson = Lesson.objects.filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound(f"No lesson {lesson_id}.")
+    key = _lecture_key(lesson)
+    video_name, captions_name = f"{key}.webm", f"{key}.vtt"
+    if not (default_storage.exists(video_name) and default_storage.exists(captions_name)):
+        media = lecture_media.build_lecture(lesson.title, plain_text(lesson.body_markdown))
+        default_storage.save(captions_name, ContentFile(media.captions.encode()))
+        default_storage.save(video_name, ContentFile(media.video))
+    return {"video": video_name, "captions": captions_name}
+
+
+def attach_lecture_media(lesson_id: int, files: dict[str, str]) -> None:
+    Lesson.objects.filter(pk=lesson_id).update(
+        video_url=default_storage.url(files["video"]),
+        captions_url=default_storage.url(files["captions"]),
+    )

@@ -7,18 +7,21 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from upskill.catalog import services
+from upskill.catalog import lecture_media, services
 
 
 class Command(BaseCommand):
     help = "Validate or import content packages (see docs/authoring.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["validate", "import"])
+        parser.add_argument("action", choices=["validate", "import", "build-media"])
         parser.add_argument("folder", nargs="?", default="content",
                             help="a content folder or one package folder (default: content)")
 
     def handle(self, *args: Any, action: str, folder: str, **options: Any) -> None:
+        if action == "build-media":
+            self._build_media()
+            return
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
@@ -40,3 +43,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{action}: {len(report.released)} package(s) {verb}, "
             f"{len(report.unchanged)} unchanged."))
+
+    def _build_media(self) -> None:
+        """Narrate every lecture that has no media yet, now (without the worker)."""
+        lessons = services.lectures_needing_media()
+        for lesson in lessons:
+            try:
+                files = services.build_lecture_media(lesson.pk)
+            except lecture_media.MediaToolMissing as missing:
+                raise CommandError(str(missing)) from missing
+            services.attach_lecture_media(lesson.pk, files)
+            self.stdout.write(f"  narrated {lesson.slug}")
+        self.stdout.write(self.style.SUCCESS(f"build-media: {len(lessons)} lecture(s) narrated."))
