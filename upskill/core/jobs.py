@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -106,8 +106,18 @@ def enqueue(
         else:
             job = Job.objects.create(kind=kind, payload=payload or {}, max_attempts=attempts)
         job_id = job.pk
-        transaction.on_commit(lambda: wake(job_id))
+        wake_after_commit(job_id)
     return job
+
+
+def wake_after_commit(job_id: int, *, run_after: datetime | None = None) -> None:
+    """Wake a worker once the surrounding transaction commits.
+
+    Robust: if the transport is down the error is logged, not raised into the
+    caller whose transaction already committed; ``woken_at`` then stays old and
+    ``reap`` sends the wake-up again.
+    """
+    transaction.on_commit(lambda: wake(job_id, run_after=run_after), robust=True)
 
 
 def wake(job_id: int, *, run_after: datetime | None = None) -> None:
@@ -195,11 +205,17 @@ def fail_attempt(job_id: int, token: str, error: str) -> None:
     """Record a failed attempt: retry later with backoff, or give up after max_attempts."""
     now = timezone.now()
     with transaction.atomic():
-        job = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, lease_token=token).first()
+        # Locked, so the lease cannot be taken over between this read and the update.
+        job = (
+            Job.objects.select_for_update()
+            .filter(pk=job_id, state=Job.State.RUNNING, lease_token=token)
+            .first()
+        )
         if job is None:
-            return
+            return  # the lease was taken over; the new holder decides what happens
         if job.attempts >= job.max_attempts:
-            _give_up(job, f"Gave up after {job.attempts} attempts. Last error: {error}", now)
+            _give_up(job_id, token, f"Gave up after {job.attempts} attempts. Last error: {error}",
+                     now)
             return
         delay = settings.JOBS_RETRY_BACKOFF_S * (2 ** (job.attempts - 1))
         retry_at = now + timedelta(seconds=delay)
@@ -211,11 +227,12 @@ def fail_attempt(job_id: int, token: str, error: str) -> None:
             lease_token="",
             updated_at=now,
         )
-        transaction.on_commit(lambda: wake(job_id, run_after=retry_at))
+        wake_after_commit(job_id, run_after=retry_at)
 
 
-def _give_up(job: Job, reason: str, now: datetime) -> None:
-    Job.objects.filter(pk=job.pk).update(
+def _give_up(job_id: int, token: str, reason: str, now: datetime) -> None:
+    """Mark the job failed, if ``token`` still holds its lease."""
+    Job.objects.filter(pk=job_id, state=Job.State.RUNNING, lease_token=token).update(
         state=Job.State.FAILED,
         last_error=reason,
         lease_until=None,
@@ -226,7 +243,14 @@ def _give_up(job: Job, reason: str, now: datetime) -> None:
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the lease while the handler runs; dies with the worker process."""
+    """Renews the lease while the handler runs; dies with the worker process.
+
+    A database error does not stop it (the lease would lapse and the job run
+    twice): it drops the connection and tries again at the next beat. It closes
+    its own connection when done, so a long-lived worker does not leak one
+    connection per job (``close_old_connections`` keeps a healthy one open
+    for ``CONN_MAX_AGE``).
+    """
 
     def __init__(self, job_id: int, token: str) -> None:
         super().__init__(daemon=True, name=f"job-heartbeat-{job_id}")
@@ -238,10 +262,15 @@ class _Heartbeat(threading.Thread):
         interval = max(settings.JOBS_LEASE_S / 3, 0.2)
         try:
             while not self.stopped.wait(interval):
-                if not renew(self.job_id, self.token):
-                    return
+                try:
+                    if not renew(self.job_id, self.token):
+                        logger.warning("job %s: lease lost to another worker", self.job_id)
+                        return
+                except DatabaseError:
+                    logger.exception("job %s: could not renew the lease; retrying", self.job_id)
+                    connections.close_all()  # this thread's connections only
         finally:
-            close_old_connections()
+            connections.close_all()
 
     def stop(self) -> None:
         self.stopped.set()
@@ -251,7 +280,9 @@ class _Heartbeat(threading.Thread):
 def run_job(job_id: int) -> str:
     """Claim, run and record one job; the body of the transport task.
 
-    Returns what happened (``done``, ``retry``, ``failed`` or ``skipped``), for logs.
+    Returns what happened, for logs: ``done``, ``retry``, ``failed``, or
+    ``skipped`` (not due, finished, leased to another worker, or the lease was
+    lost before the result could be recorded).
     """
     claimed = claim(job_id)
     if claimed is None:
@@ -259,8 +290,8 @@ def run_job(job_id: int) -> str:
     job, token = claimed.job, claimed.token
     handler = _handlers.get(job.kind)
     if handler is None:
-        with transaction.atomic():
-            _give_up(job, f"No handler is registered for job kind {job.kind!r}.", timezone.now())
+        _give_up(job.pk, token, f"No handler is registered for job kind {job.kind!r}.",
+                 timezone.now())
         return "failed"
     heartbeat = _Heartbeat(job.pk, token)
     heartbeat.start()
@@ -268,15 +299,26 @@ def run_job(job_id: int) -> str:
         result = handler.run(job.payload)
     except Exception as error:  # noqa: BLE001 - any handler failure is recorded, not lost
         heartbeat.stop()
-        detail = f"{type(error).__name__}: {error}"
-        logger.warning("job %s (%s) failed: %s\n%s", job.pk, job.kind, detail,
-                       traceback.format_exc())
-        fail_attempt(job.pk, token, detail)
-        refreshed = Job.objects.get(pk=job.pk)
-        return "failed" if refreshed.state == Job.State.FAILED else "retry"
-    heartbeat.stop()
-    complete(job.pk, token, result)
-    return "done"
+        return _record_failure(job, token, error)
+    finally:
+        # Also on SystemExit/KeyboardInterrupt: a worker that survives them
+        # (db_worker catches BaseException) must not keep renewing a dead run's
+        # lease, or the job would never be reaped.
+        heartbeat.stop()
+    try:
+        completed = complete(job.pk, token, result)
+    except Exception as error:  # noqa: BLE001 - a failing record step is an attempt that failed
+        # complete() rolled back: nothing is recorded, the job is still ours.
+        return _record_failure(job, token, error)
+    return "done" if completed else "skipped"
+
+
+def _record_failure(job: Job, token: str, error: Exception) -> str:
+    detail = f"{type(error).__name__}: {error}"
+    logger.warning("job %s (%s) failed: %s\n%s", job.pk, job.kind, detail, traceback.format_exc())
+    fail_attempt(job.pk, token, detail)
+    state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).get()
+    return "failed" if state == Job.State.FAILED else "retry"
 
 
 def reap(*, batch: int = 500) -> int:
@@ -314,7 +356,7 @@ def reap(*, batch: int = 500) -> int:
                     updated_at=now,
                 )
                 if changed:
-                    transaction.on_commit(lambda job_id=job_id: wake(job_id))
+                    wake_after_commit(job_id)
             touched += changed
     stale_before = now - timedelta(seconds=settings.JOBS_LEASE_S)
     lost = list(
@@ -337,7 +379,7 @@ def get_job(job_id: int) -> Job:
 
 def queue_reachable() -> tuple[bool, str]:
     """Whether the task transport can accept work (for /readyz)."""
-    backend_path = settings.TASKS["default"]["BACKEND"]
+    backend_path = str(settings.TASKS["default"]["BACKEND"])
     if backend_path.endswith("RQBackend"):
         import redis
 

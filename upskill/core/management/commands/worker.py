@@ -29,6 +29,8 @@ def reap_forever(stop: threading.Event, interval_s: float) -> None:
                 logger.info("reaper: re-queued or re-woke %d job(s)", touched)
         except DatabaseError:
             logger.exception("reaper: database unavailable; will retry")
+        except Exception:  # e.g. Redis down: the reaper must outlive it, not die with it
+            logger.exception("reaper: pass failed; will retry")
         finally:
             close_old_connections()
 
@@ -49,7 +51,7 @@ class Command(BaseCommand):
                 name="job-reaper",
             )
             reaper.start()
-        backend = settings.TASKS["default"]["BACKEND"]
+        backend = str(settings.TASKS["default"]["BACKEND"])
         try:
             if backend.endswith("RQBackend"):
                 call_command(
