@@ -18,15 +18,33 @@ def record_outcome(job: Job, result: dict[str, Any]) -> None:
 
 @register_job("test.slow_square", record=record_outcome)
 def slow_square(payload: dict[str, Any]) -> dict[str, Any]:
-    """Marks each start in a file (so a test can see it began), then sleeps."""
+    """Appends "started" to the marker file on each start (so a test can see it
+    began and count runs), then sleeps ``sleep_s``; ``first_run_sleep_s``, if
+    given, replaces it on the first start, so a test can kill a long first run
+    without waiting as long for the rerun."""
+    sleep_s = float(payload.get("sleep_s", 0))
     marker = payload.get("marker")
     if marker:
-        with Path(marker).open("a") as starts:
+        path = Path(marker)
+        earlier_starts = path.read_text().count("started") if path.exists() else 0
+        with path.open("a") as starts:
             starts.write("started\n")
-    time.sleep(float(payload.get("sleep_s", 0)))
+        if earlier_starts == 0 and "first_run_sleep_s" in payload:
+            sleep_s = float(payload["first_run_sleep_s"])
+    time.sleep(sleep_s)
     return {"value": int(payload["n"]) ** 2}
 
 
 @register_job("test.always_fails")
 def always_fails(payload: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError(payload.get("message", "boom"))
+
+
+def refuse_to_record(job: Job, result: dict[str, Any]) -> None:
+    raise RuntimeError("cannot store the result")
+
+
+@register_job("test.unrecordable", record=refuse_to_record)
+def unrecordable(payload: dict[str, Any]) -> dict[str, Any]:
+    """Computes fine; its record step fails (a constraint, a full disk...)."""
+    return {"value": int(payload["n"])}
