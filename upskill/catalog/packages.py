@@ -181,7 +181,11 @@ class _Reader:
         except ValidationError as error:
             for item in error.errors():
                 where = ".".join(str(part) for part in item["loc"]) or "(document)"
-                self.problem(path, prefix + where, item["msg"])
+                reason = item["msg"]
+                if item["type"] == "string_type" and isinstance(item.get("input"), dict):
+                    # The classic YAML trap: an unquoted "Label: text" becomes a mapping.
+                    reason += "; it contains ': ' so YAML read it as a mapping: quote the text"
+                self.problem(path, prefix + where, reason)
         return None
 
     def model_list(self, path: Path, schema: type[Strict], data: Any) -> list[Any]:
