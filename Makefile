@@ -59,7 +59,8 @@ test-services: setup
 	fi
 
 bench: setup
-	$(PY) bench/http_floor.py
+	$(PY) -m bench.http_floor
+	$(PY) -m bench.catalog
 
 clean:
 	rm -rf $(VENV) frontend/node_modules upskill/static/dist var

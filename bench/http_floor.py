@@ -271,14 +271,18 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def scratch_site(*, web_workers: int = 2, threads: int = 4) -> Iterator[Site]:
-    """Migrate a scratch SQLite database, load the demo people, serve it with gunicorn
-    on 127.0.0.1 and stop the server (and delete the scratch dir) on the way out."""
+def scratch_site(*, web_workers: int = 2, threads: int = 4,
+                 setup: Sequence[Sequence[str]] = ()) -> Iterator[Site]:
+    """Migrate a scratch SQLite database, load the demo people, run any further
+    ``setup`` management commands, serve it with gunicorn on 127.0.0.1 and stop the
+    server (and delete the scratch dir) on the way out."""
     with tempfile.TemporaryDirectory(prefix="upskill-bench-") as scratch:
         var_dir = Path(scratch)
         env = scratch_env(var_dir)
         manage(env, "migrate", "--noinput")
         manage(env, "load_demo")
+        for command in setup:
+            manage(env, *command)
         port = free_port()
         log_path = var_dir / "gunicorn.log"
         site = Site(port=port, var_dir=var_dir, env=env,
