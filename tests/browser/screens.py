@@ -1,0 +1,124 @@
+"""Every page of the site a person can reach, and how to get there.
+
+A ``Screen`` names a page, who looks at it, and how a person arrives on it
+(most by typing the address; some only by submitting a form). The page tests
+run the same checks over all of them, so a new page is one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Page, Response
+
+from tests.browser.support import problems_of
+from upskill.accounts import services
+from upskill.accounts.models import Organization, User
+
+ANONYMOUS = "anonymous"
+LEARNER = "learner"
+
+LEARNER_EMAIL = "ada@example.test"
+TEAM_NAME = "Acme Analytics"
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str
+    path: str
+    who: str = ANONYMOUS
+    status: int = 200
+    # How a person gets here when typing the address is not enough.
+    arrive: Callable[[Page], Response] | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def submit(page: Page, button: str) -> Response:
+    """Press a form's submit button; the answer to the navigation it starts."""
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    assert response is not None
+    return response
+
+
+def submit_empty_signup(page: Page) -> Response:
+    page.goto("/account/signup/")
+    return submit(page, "Create account")
+
+
+def create_token_in_form(page: Page) -> Response:
+    page.goto("/account/tokens/")
+    page.get_by_label("Token name").fill("reporting script on the team laptop")
+    return submit(page, "Create token")
+
+
+def get_locked_out(page: Page) -> Response:
+    """As many wrong passwords in a row as django-axes allows; the last one typed here.
+
+    The ones before go through the test client, which axes sees as the same
+    address (127.0.0.1) and the same username, so the lockout is the real one.
+    A single wrong password answers 400, so a 429 proves the lockout.
+    """
+    client = Client(REMOTE_ADDR="127.0.0.1")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/account/login/", {"username": LEARNER_EMAIL, "password": "wrong-guess-1"})
+    page.goto("/account/login/")
+    page.get_by_label("Email address").fill(LEARNER_EMAIL)
+    page.get_by_label("Password").fill("wrong-guess-2")
+    return submit(page, "Log in")
+
+
+SCREENS = [
+    Screen("landing", "/"),
+    Screen("signup", "/account/signup/"),
+    Screen("signup-errors", "/account/signup/", status=400, arrive=submit_empty_signup),
+    Screen("login", "/account/login/"),
+    Screen("password-reset", "/account/password/reset/"),
+    Screen("password-reset-sent", "/account/password/reset/sent/"),
+    Screen("password-reset-invalid-link", "/account/password/reset/MQ/no-such-token/"),
+    Screen("not-found", "/no-such-page/", status=404),
+    Screen("locked-out", "/account/login/", status=429, arrive=get_locked_out),
+    Screen("landing-signed-in", "/", who=LEARNER),
+    Screen("dashboard", "/dashboard/", who=LEARNER),
+    Screen("profile", "/account/profile/", who=LEARNER),
+    Screen("password-change", "/account/password/", who=LEARNER),
+    Screen("fairness", "/account/profile/fairness/", who=LEARNER),
+    Screen("tokens", "/account/tokens/", who=LEARNER),
+    Screen("tokens-new-secret", "/account/tokens/", who=LEARNER, arrive=create_token_in_form),
+    Screen("delete-account", "/account/delete/", who=LEARNER),
+    Screen("organizations", "/account/organizations/", who=LEARNER),
+    Screen("organization", "/account/organizations/acme-analytics/", who=LEARNER),
+    Screen("not-found-signed-in", "/no-such-page/", who=LEARNER, status=404),
+]
+
+
+def furnish(learner: User, other: User) -> None:
+    """Give the learner what a real account has, so tables and lists are not empty."""
+    services.update_profile(learner, learner, {"display_name": "Ada Lovelace-Byron"})
+    services.create_token(learner, name="nightly export")
+    revoked, _secret = services.create_token(learner, name="old laptop")
+    services.revoke_token(learner, revoked.pk)
+    org = services.create_organization(
+        learner, name=TEAM_NAME, kind=Organization.Kind.COMPANY
+    )
+    services.add_member(learner, org, email=other.email, role="member")
+
+
+def visit(page: Page, screen: Screen) -> Page:
+    """Arrive on the screen the way a person would and check the server answered as meant."""
+    response = page.goto(screen.path) if screen.arrive is None else screen.arrive(page)
+    assert response is not None
+    assert response.status == screen.status, (
+        f"{screen.name}: {response.url} answered {response.status}, expected {screen.status}"
+    )
+    page.wait_for_load_state("load")
+    problems = problems_of(page)
+    assert not problems, f"{screen.name}: broken assets or CSP refusals: {problems}"
+    return page
+
