@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Prefetch, Sum
+from django.utils.translation import gettext as _
 
 from upskill.catalog import lecture_media
 from upskill.catalog import search as search_index
@@ -261,7 +262,7 @@ def get_role(slug: str) -> Role:
                                        .order_by("-level", "skill__name")))
             .filter(slug=slug).first())
     if role is None:
-        raise NotFound(f"No role {slug!r}.")
+        raise NotFound(_("There is no role %s.") % slug)
     return role
 
 
@@ -276,7 +277,7 @@ def get_skill(slug: str) -> Skill:
     skill = Skill.objects.prefetch_related("prerequisites", "required_by__role").filter(
         slug=slug).first()
     if skill is None:
-        raise NotFound(f"No skill {slug!r}.")
+        raise NotFound(_("There is no skill %s.") % slug)
     return skill
 
 
@@ -284,7 +285,7 @@ def current_course(slug: str) -> Course:
     course = Course.objects.select_related("release__package").filter(
         slug=slug, release__is_current=True).first()
     if course is None:
-        raise NotFound(f"No course {slug!r}.")
+        raise NotFound(_("There is no course %s.") % slug)
     return course
 
 
@@ -292,7 +293,7 @@ def get_course_in_release(slug: str, release_id: int) -> Course:
     course = Course.objects.select_related("release__package").filter(
         slug=slug, release_id=release_id).first()
     if course is None:
-        raise NotFound(f"No course {slug!r} in that release.")
+        raise NotFound(_("There is no course %s in that release.") % slug)
     return course
 
 
@@ -312,7 +313,8 @@ def get_lesson(course: Course, lesson_slug: str) -> Lesson:
               .prefetch_related("skills", "questions__skill")
               .filter(module__course=course, slug=lesson_slug).first())
     if lesson is None:
-        raise NotFound(f"No lesson {lesson_slug!r} in {course.title}.")
+        raise NotFound(_("There is no lesson %(lesson)s in %(course)s.")
+                       % {"lesson": lesson_slug, "course": course.title})
     return lesson
 
 
@@ -408,7 +410,7 @@ def build_lecture_media(lesson_id: int) -> dict[str, str]:
     Raises MediaToolMissing when espeak-ng or ffmpeg is not installed."""
     lesson = Lesson.objects.filter(pk=lesson_id).first()
     if lesson is None:
-        raise NotFound(f"No lesson {lesson_id}.")
+        raise NotFound(_("There is no lesson %d.") % lesson_id)
     key = _lecture_key(lesson)
     video_name, captions_name = f"{key}.webm", f"{key}.vtt"
     if not (default_storage.exists(video_name) and default_storage.exists(captions_name)):

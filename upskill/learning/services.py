@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from upskill.accounts.models import User
 from upskill.catalog import services as catalog
@@ -42,7 +43,7 @@ def enrol(user: User, program_slug: str) -> Enrollment:
     """Enrol in a program (idempotent: enrolling twice returns the same enrolment)."""
     program = Program.objects.filter(slug=program_slug).first()
     if program is None:
-        raise NotFound(f"No program {program_slug!r}.")
+        raise NotFound(_("There is no program %s.") % program_slug)
     try:
         with transaction.atomic():
             enrollment, _created = Enrollment.objects.get_or_create(user=user, program=program)
@@ -155,7 +156,7 @@ def move_to_current_release(user: User, course_slug: str) -> CourseState:
     pin = _pin(user, course_slug)
     current = catalog.current_course(course_slug)
     if pin is None:
-        raise Conflict("You have not started this course yet.")
+        raise Conflict(_("You have not started this course yet."))
     if pin.release_id == current.release_id:
         return course_for(user, course_slug)
     old_done = LessonProgress.objects.filter(
