@@ -182,9 +182,12 @@ class _Reader:
             for item in error.errors():
                 where = ".".join(str(part) for part in item["loc"]) or "(document)"
                 reason = item["msg"]
-                if item["type"] == "string_type" and isinstance(item.get("input"), dict):
+                given = item.get("input")
+                if item["type"] == "string_type" and isinstance(given, dict):
                     # The classic YAML trap: an unquoted "Label: text" becomes a mapping.
                     reason += "; it contains ': ' so YAML read it as a mapping: quote the text"
+                elif item["type"] == "string_type" and isinstance(given, (int, float)):
+                    reason += "; YAML read a number: quote it so it shows exactly as written"
                 self.problem(path, prefix + where, reason)
         return None
 
