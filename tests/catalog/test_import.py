@@ -125,3 +125,12 @@ class TestSearch:
     def test_stemming_matches_word_forms(self, content_root: Path):
         services.import_content(content_root)
         assert any(h.kind == "lesson" for h in services.search("churning"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["_", "a & b | !c", "C++", "ölçü", "'", "x:*", "(", "AND",
+                                   "NEAR(a b)", "*", "the of and", "a" * 300, "\x00"])
+def test_search_tolerates_any_text(content_root: Path, query: str):
+    services.import_content(content_root)
+    hits = services.search(query)
+    assert isinstance(hits, list)
