@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import ConfigDict
 
@@ -122,9 +123,9 @@ def list_tokens(request: HttpRequest) -> list[Any]:
 
 
 @router.post("/tokens", response={201: TokenCreated}, summary="Create an API token")
-def create_token(request: HttpRequest, body: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, body: TokenIn) -> Status[dict[str, Any]]:
     token, secret = services.create_token(caller(request), name=body.name)
-    return 201, {**TokenOut.from_orm(token).model_dump(), "secret": secret}
+    return Status(201, {**TokenOut.from_orm(token).model_dump(), "secret": secret})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke an API token")

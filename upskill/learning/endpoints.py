@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from upskill.accounts import services as accounts
 from upskill.accounts.models import User
@@ -38,8 +39,8 @@ def list_enrollments(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/programs/{program_slug}/enrol", response={201: EnrollmentOut},
              summary="Enrol in a program (idempotent)")
-def enrol(request: HttpRequest, program_slug: str) -> tuple[int, dict[str, Any]]:
-    return 201, _enrollment(services.enrol(caller(request), program_slug))
+def enrol(request: HttpRequest, program_slug: str) -> Status[dict[str, Any]]:
+    return Status(201, _enrollment(services.enrol(caller(request), program_slug)))
 
 
 class CourseProgressOut(Schema):
