@@ -9,14 +9,18 @@ downloaded. Without it the tests skip on a laptop and fail in CI (``require``).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.content import import_catalog, write_catalog
 from tests.browser.screens import LEARNER, Screen, furnish, visit
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, watch
 from tests.conftest import require
@@ -55,9 +59,11 @@ def new_page(browser: Browser, live_server: LiveServer) -> Iterator[PageFactory]
     """
     contexts = []
 
-    def open_page(viewport: ViewportSize = DESKTOP, user: User | None = None) -> Page:
+    def open_page(viewport: ViewportSize = DESKTOP, user: User | None = None,
+                  javascript: bool = True) -> Page:
         context = browser.new_context(
-            base_url=live_server.url, viewport=viewport, device_scale_factor=1, locale="en-US"
+            base_url=live_server.url, viewport=viewport, device_scale_factor=1, locale="en-US",
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(20_000)
         contexts.append(context)
@@ -75,6 +81,24 @@ def new_page(browser: Browser, live_server: LiveServer) -> Iterator[PageFactory]
         context.close()
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MEDIA_ROOT for the whole session, so a lecture is narrated once, not per test."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture
+def catalog(content_root: Path, media_root: Path, settings: Settings,
+            transactional_db: None) -> Path:
+    """Roles, a course with reading and narrated lecture lessons, imported; its root."""
+    require(all(shutil.which(tool) for tool in ("espeak-ng", "ffmpeg")),
+            "espeak-ng and ffmpeg are needed to narrate the lecture")
+    settings.MEDIA_ROOT = media_root
+    settings.ROOT_URLCONF = "tests.browser.urls"  # serves /media/ from media_root
+    import_catalog(write_catalog(content_root))
+    return content_root
+
+
 @pytest.fixture
 def ada(learner: User, other_learner: User) -> User:
     """The signed-in person of the page tests, with tokens and a team she manages."""
@@ -84,10 +108,15 @@ def ada(learner: User, other_learner: User) -> User:
 
 @pytest.fixture
 def open_screen(new_page: PageFactory, request: pytest.FixtureRequest) -> Callable[..., Page]:
-    """Arrive on a screen as the person it is for: nobody, or Ada (made only when needed)."""
+    """Arrive on a screen as the person it is for: nobody, or Ada (made only when needed),
+    with the catalog imported and Ada's learning arranged when the screen needs them."""
 
     def open_(screen: Screen, viewport: ViewportSize = DESKTOP) -> Page:
+        root = request.getfixturevalue("catalog") if screen.catalog else None
         user = request.getfixturevalue("ada") if screen.who == LEARNER else None
+        if screen.prepare is not None:
+            assert root is not None and user is not None, f"{screen}: prepare needs both"
+            screen.prepare(user, root)
         return visit(new_page(viewport=viewport, user=user), screen)
 
     return open_

@@ -7,16 +7,28 @@ run the same checks over all of them, so a new page is one line here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page, Response, expect
 
+from tests.browser.content import (
+    COURSE,
+    LECTURE,
+    NEXT_READING_TITLE,
+    PROGRAM,
+    READING,
+    ROLE,
+    release_new_version,
+)
 from tests.browser.support import problems_of
 from upskill.accounts import services
 from upskill.accounts.models import Organization, User
+from upskill.learning import services as learning
 
 ANONYMOUS = "anonymous"
 LEARNER = "learner"
@@ -33,6 +45,12 @@ class Screen:
     status: int = 200
     # How a person gets here when typing the address is not enough.
     arrive: Callable[[Page], Response] | None = field(default=None, compare=False)
+    # Pages of the catalog and of learning need the browsed catalog imported
+    # (tests/browser/content.py), some also a learner who has been studying.
+    catalog: bool = False
+    prepare: Callable[[User, Path], None] | None = field(default=None, compare=False)
+    # Text the page shows only when it is in the state the screen is named for.
+    shows: str = ""
 
     def __str__(self) -> str:
         return self.name
@@ -74,6 +92,39 @@ def get_locked_out(page: Page) -> Response:
     return submit(page, "Log in")
 
 
+def answer_practice(page: Page) -> Response:
+    """On the reading lesson, answer its practice questions, one right and one wrong."""
+    page.get_by_role("group", name=re.compile("Which clause filters rows")).get_by_label(
+        "WHERE").check()
+    page.get_by_role("group", name=re.compile("Which clause sorts rows")).get_by_label(
+        "WHERE").check()
+    return submit(page, "Check my answers")
+
+
+def check_answers(page: Page) -> Response:
+    page.goto(f"/courses/{COURSE}/{READING}/")
+    return answer_practice(page)
+
+
+def complete_first_lesson(learner: User, _root: Path) -> None:
+    learning.enrol(learner, PROGRAM)
+    learning.complete_lesson(learner, COURSE, READING)
+
+
+def want_captions(learner: User, _root: Path) -> None:
+    services.update_profile(learner, learner, {"captions": True})
+
+
+def start_then_release(learner: User, root: Path) -> None:
+    learning.complete_lesson(learner, COURSE, READING)
+    release_new_version(root)
+
+
+def enrol_and_open_lecture(learner: User, _root: Path) -> None:
+    learning.enrol(learner, PROGRAM)
+    learning.open_lesson(learner, COURSE, LECTURE)
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -95,6 +146,26 @@ SCREENS = [
     Screen("organizations", "/account/organizations/", who=LEARNER),
     Screen("organization", "/account/organizations/acme-analytics/", who=LEARNER),
     Screen("not-found-signed-in", "/no-such-page/", who=LEARNER, status=404),
+    # The catalog and the lesson player.
+    Screen("roles-guide", "/roles/?background=analysis&goal=answers&code=some", catalog=True,
+           shows="Roles that fit your answers"),
+    Screen("role", f"/roles/{ROLE}/", catalog=True, shows="Sign up to enrol"),
+    Screen("skill", "/skills/sql-querying/", catalog=True, shows="Lessons that teach it"),
+    Screen("search", "/search/?q=churn", catalog=True, shows="Lesson in SQL basics"),
+    Screen("search-no-results", "/search/?q=zeppelin", catalog=True, shows="Nothing matched"),
+    Screen("course", f"/courses/{COURSE}/", catalog=True, shows="Log in to start this course"),
+    Screen("course-signed-in", f"/courses/{COURSE}/", who=LEARNER, catalog=True,
+           prepare=complete_first_lesson, shows=f"Continue: {NEXT_READING_TITLE}"),
+    Screen("lesson-reading", f"/courses/{COURSE}/{READING}/", who=LEARNER, catalog=True,
+           shows="Check your understanding"),
+    Screen("lesson-lecture", f"/courses/{COURSE}/{LECTURE}/", who=LEARNER, catalog=True,
+           prepare=want_captions, shows="Download the captions"),
+    Screen("lesson-practice-feedback", f"/courses/{COURSE}/{READING}/practice/", who=LEARNER,
+           catalog=True, arrive=check_answers, shows="Not quite."),
+    Screen("course-new-version", f"/courses/{COURSE}/", who=LEARNER, catalog=True,
+           prepare=start_then_release, shows="Version 1.1.0 of this course is available"),
+    Screen("dashboard-continue", "/dashboard/", who=LEARNER, catalog=True,
+           prepare=enrol_and_open_lecture, shows="Continue where you left off"),
 ]
 
 
@@ -118,6 +189,8 @@ def visit(page: Page, screen: Screen) -> Page:
         f"{screen.name}: {response.url} answered {response.status}, expected {screen.status}"
     )
     page.wait_for_load_state("load")
+    if screen.shows:
+        expect(page.locator("main")).to_contain_text(screen.shows)
     problems = problems_of(page)
     assert not problems, f"{screen.name}: broken assets or CSP refusals: {problems}"
     return page

@@ -7,7 +7,7 @@ import weakref
 from pathlib import Path
 
 from django.conf import settings
-from playwright.sync_api import ConsoleMessage, Page, Response, ViewportSize
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,7 +31,7 @@ class PageProblems:
     def __init__(self, page: Page) -> None:
         self.items: list[str] = []
         page.on("response", self._on_response)
-        page.on("requestfailed", lambda request: self.items.append(f"failed: {request.url}"))
+        page.on("requestfailed", self._on_failed)
         page.on("console", self._on_console)
 
     def _on_response(self, response: Response) -> None:
@@ -43,6 +43,13 @@ class PageProblems:
             and not response.url.endswith("/favicon.ico")
         ):
             self.items.append(f"{response.status} for {response.url}")
+
+    def _on_failed(self, request: Request) -> None:
+        # A video player stops downloading once it has the metadata it preloads, or
+        # when the page is left; that abort is the browser's choice, not a broken file.
+        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+            return
+        self.items.append(f"failed: {request.url} ({request.failure})")
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if "Content Security Policy" in message.text:

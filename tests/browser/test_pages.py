@@ -24,7 +24,8 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 AXE = Axe()
 # Desktop screenshots of the pages with the most kinds of element on them.
 DESKTOP_SHOTS = {"landing", "signup-errors", "dashboard", "profile", "tokens-new-secret",
-                 "organization"}
+                 "organization", "roles-guide", "lesson-reading", "lesson-lecture",
+                 "course-new-version"}
 
 
 # --- axe-core ------------------------------------------------------------------
