@@ -153,7 +153,7 @@ def get_course(request: HttpRequest, slug: str) -> dict[str, Any]:
             summary="A lesson of the course's current release (answers are not included)")
 def get_lesson(request: HttpRequest, slug: str, lesson_slug: str) -> dict[str, Any]:
     course = services.current_course(slug)
-    lesson = services.get_lesson(course, lesson_slug)
+    lesson = services.get_lesson(course, lesson_slug, with_skills=True)
     return {
         "slug": lesson.slug, "title": lesson.title, "kind": lesson.kind,
         "minutes": lesson.minutes, "course": course.slug, "version": course.release.version,

@@ -308,9 +308,13 @@ def course_minutes(course: Course) -> int:
     return int(total or 0)
 
 
-def get_lesson(course: Course, lesson_slug: str) -> Lesson:
-    lesson = (Lesson.objects.select_related("module__course__release")
-              .prefetch_related("skills", "questions__skill")
+def get_lesson(course: Course, lesson_slug: str, *, with_skills: bool = False) -> Lesson:
+    """A lesson of ``course`` with its questions (and skills, when asked)."""
+    lessons = Lesson.objects.select_related("module__course__release").prefetch_related(
+        "questions")
+    if with_skills:
+        lessons = lessons.prefetch_related("skills", "questions__skill")
+    lesson = (lessons
               .filter(module__course=course, slug=lesson_slug).first())
     if lesson is None:
         raise NotFound(_("There is no lesson %(lesson)s in %(course)s.")

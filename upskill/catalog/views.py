@@ -34,7 +34,7 @@ def role(request: HttpRequest, slug: str) -> HttpResponse:
         "role": found,
         "program": program,
         "courses": courses,
-        "total_hours": round(sum(minutes for _course, minutes in courses) / 60, 1),
+        "total_minutes": sum(minutes for _course, minutes in courses),
     })
 
 

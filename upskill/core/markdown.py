@@ -8,6 +8,8 @@ classes (styles live in static/upskill/code.css, allowed by our CSP).
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from pygments import highlight
@@ -61,6 +63,11 @@ def render_markdown(text: str) -> str:
     )
 
 
+_BLOCK_END = re.compile(r"(?<![.!?:])</h[1-6]>")
+
+
 def plain_text(text: str) -> str:
-    """The words of a Markdown document without markup (for search and previews)."""
-    return nh3.clean(_md.render(text), tags=set()).replace("\n", " ").strip()
+    """The words of a Markdown document without markup (for search and previews).
+    Headings end with a full stop so a snippet does not run a title into its text."""
+    html = _BLOCK_END.sub(".", _md.render(text))
+    return " ".join(nh3.clean(html, tags=set()).split())

@@ -8,7 +8,7 @@ carries completed lessons over by lesson slug.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -133,13 +133,15 @@ def open_lesson(user: User, course_slug: str, lesson_slug: str) -> tuple[CourseS
     lesson = catalog.get_lesson(state.course, lesson_slug)
     now = timezone.now()
     with transaction.atomic():
-        CoursePin.objects.get_or_create(
-            user=user, course_slug=course_slug, defaults={"release": state.course.release})
-        progress, created = LessonProgress.objects.get_or_create(
-            user=user, lesson=lesson, defaults={"first_opened_at": now, "last_opened_at": now})
-        if not created:
-            LessonProgress.objects.filter(pk=progress.pk).update(last_opened_at=now)
-    return course_for(user, course_slug), lesson
+        if not state.pinned:
+            CoursePin.objects.get_or_create(
+                user=user, course_slug=course_slug, defaults={"release": state.course.release})
+        seen_before = LessonProgress.objects.filter(user=user, lesson=lesson).update(
+            last_opened_at=now)
+        if not seen_before:
+            LessonProgress.objects.get_or_create(
+                user=user, lesson=lesson, defaults={"first_opened_at": now, "last_opened_at": now})
+    return replace(state, pinned=True), lesson
 
 
 def complete_lesson(user: User, course_slug: str, lesson_slug: str) -> Lesson:
