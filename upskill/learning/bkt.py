@@ -332,8 +332,8 @@ def predict_sequences(sequences: AnswerSequences, params: BKTParams) -> FloatArr
 #
 # Everything below works on a time-major grid of shape (answers, rows). Rows are
 # learners; with several skills, each skill is a "group" of contiguous rows with
-# its own parameters. Padding carries no evidence: its
-# answer has likelihood 1 in both states, so it leaves every sum unchanged.
+# its own parameters. Padding carries no evidence: its answer has likelihood 1 in
+# both states, so it leaves every sum unchanged.
 
 
 class _Grid(NamedTuple):
@@ -345,7 +345,7 @@ class _Grid(NamedTuple):
     not_wrong: FloatArray  # 1 - wrong: right or padding
     not_right: FloatArray  # 1 - right: wrong or padding
     wrong_minus_right: FloatArray  # +1 wrong, -1 right, 0 padding
-    n_observed: FloatArray  # (B,) row sums of the three masks above
+    n_observed: FloatArray  # (B,): column sums of observed, right and has_next
     n_right: FloatArray
     n_next: FloatArray
     group_starts: IntArray  # (G,): first row of each group
@@ -393,7 +393,7 @@ class _RowParams(NamedTuple):
 
 
 class _Buffers(NamedTuple):
-    """(T, B) arrays an E-step writes, allocated once per fit and reused by every step.
+    """(T, B) arrays an E-step writes, allocated once per EM run and reused by every step.
 
     Reuse matters: a fresh array of this size is a fresh mapping of memory whose every page
     faults on first touch, which on a virtual machine costs more than the arithmetic.
