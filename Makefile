@@ -61,6 +61,8 @@ test-services: setup
 bench: setup
 	$(PY) -m bench.http_floor
 	$(PY) -m bench.catalog
+	$(PY) -m bench.calibration
+	$(PY) -m bench.bkt_fit
 
 clean:
 	rm -rf $(VENV) frontend/node_modules upskill/static/dist var
