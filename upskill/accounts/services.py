@@ -85,7 +85,7 @@ def _messages(error: ValidationError) -> str:
 
 
 def person(auth: object) -> User:
-    """The person an API request authenticated as (``request.auth``)."""
+    """The signed-in person behind a request (``request.user`` or an API's ``request.auth``)."""
     if not isinstance(auth, User) or not auth.is_active:
         raise PermissionDenied(_("Log in or send a valid API token."))
     return auth

@@ -32,9 +32,7 @@ from upskill.core.errors import DomainError
 
 
 def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
+    return services.person(request.user)
 
 
 def _form_error(form: object, error: DomainError, field: str | None = None) -> None:

@@ -17,9 +17,7 @@ from upskill.learning.services import CourseState
 
 
 def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
+    return accounts.person(request.user)
 
 
 @login_required
