@@ -219,3 +219,27 @@ def test_simulated_examinees_recover_their_abilities():
         errors.extend(np.array([e.theta for e in session.estimates]) - true_theta)
     rmse = float(np.sqrt(np.mean(np.square(errors))))
     assert rmse <= 0.45
+
+
+def test_area_choice_follows_weight_times_se_and_skips_precise_areas():
+    bank = make_bank(9, 90, 3)
+    policy = cat.CatPolicy((1.0, 3.0, 0.5), max_items_per_skill=4)
+    session = cat.start_session(bank, policy, ["some"] * 3)
+    assert cat.choose_skill(bank, policy, session) == 1  # 3.0 x 1.0 beats 1.0 x 1.0
+
+    precise = cat.Session(
+        session.start_theta,
+        (),
+        (),
+        (
+            irt.AbilityEstimate(0.0, 0.9),
+            irt.AbilityEstimate(0.0, 0.29),  # below the 0.3 threshold: skipped
+            irt.AbilityEstimate(0.0, 1.0),
+        ),
+    )
+    assert cat.choose_skill(bank, policy, precise) == 0  # 1.0 x 0.9 beats 0.5 x 1.0
+
+    # Area 1 at its per-area maximum of 4 items is skipped even though it is the heaviest.
+    items_of_area_1 = [j for j in range(bank.n_items) if bank.skill[j] == 1][:4]
+    full = cat.Session(session.start_theta, tuple(items_of_area_1), (True,) * 4, session.estimates)
+    assert cat.choose_skill(bank, policy, full) == 0
