@@ -63,6 +63,7 @@ bench: setup
 	$(PY) -m bench.catalog
 	$(PY) -m bench.calibration
 	$(PY) -m bench.bkt_fit
+	$(PY) -m bench.cat_simulation
 
 clean:
 	rm -rf $(VENV) frontend/node_modules upskill/static/dist var
