@@ -96,3 +96,26 @@ def content_root(tmp_path: Path) -> Path:
     write(course / "questions" / "where-clause.yaml", QUESTIONS)
     write(course / "questions" / "churn-queries.yaml", QUESTIONS)
     return root
+
+
+def release_new_course_version(root: Path, lesson_slug: str, old: str, new: str) -> None:
+    """Rewrite part of one lesson of sql-basics and import it as version 1.1.0."""
+    from upskill.catalog import services as catalog
+
+    lesson = root / "sql-basics" / "lessons" / f"{lesson_slug}.md"
+    text = lesson.read_text()
+    assert old in text
+    lesson.write_text(text.replace(old, new))
+    write(root / "sql-basics" / "package.yaml", """
+    id: sql-basics
+    title: SQL basics
+    version: 1.1.0
+    changelog:
+      - version: 1.1.0
+        date: 2026-12-01
+        changes: [Rewrote the WHERE lesson with a clearer example.]
+      - version: 1.0.0
+        date: 2026-11-26
+        changes: [Release 1.0.0.]
+    """)
+    assert catalog.import_content(root).released == [("sql-basics", "1.1.0")]

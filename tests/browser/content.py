@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.content_fixtures import QUESTIONS, lesson_md, write
+from tests.content_fixtures import QUESTIONS, lesson_md, release_new_course_version, write
 from upskill.catalog import services as catalog
 from upskill.core import jobs
 from upskill.core.models import Job
@@ -131,19 +131,5 @@ def import_catalog(root: Path) -> None:
 
 def release_new_version(root: Path) -> None:
     """Publish version 1.1.0 of the course with a rewritten reading lesson."""
-    lesson = root / COURSE / "lessons" / f"{READING}.md"
-    lesson.write_text(lesson.read_text().replace("Read the condition aloud",
-                                                 "Say the condition out loud"))
-    write(root / COURSE / "package.yaml", """
-    id: sql-basics
-    title: SQL basics
-    version: 1.1.0
-    changelog:
-      - version: 1.1.0
-        date: 2026-12-01
-        changes: [Rewrote the WHERE lesson with a clearer example.]
-      - version: 1.0.0
-        date: 2026-11-26
-        changes: [Release 1.0.0.]
-    """)
-    assert catalog.import_content(root).released == [(COURSE, "1.1.0")]
+    release_new_course_version(root, READING, "Read the condition aloud",
+                               "Say the condition out loud")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.content_fixtures import write
+from tests.content_fixtures import release_new_course_version
 from upskill.catalog import services as catalog
 from upskill.learning import services
 from upskill.learning.models import CoursePin, Enrollment
@@ -20,21 +20,7 @@ def catalog_loaded(content_root: Path) -> Path:
 
 
 def release_new_version(root: Path) -> None:
-    lesson = root / "sql-basics" / "lessons" / "where-clause.md"
-    lesson.write_text(lesson.read_text().replace("Some text.", "Clearer text about WHERE."))
-    write(root / "sql-basics" / "package.yaml", """
-    id: sql-basics
-    title: SQL basics
-    version: 1.1.0
-    changelog:
-      - version: 1.1.0
-        date: 2026-12-01
-        changes: [Rewrote the WHERE lesson with a clearer example.]
-      - version: 1.0.0
-        date: 2026-11-26
-        changes: [Release 1.0.0.]
-    """)
-    assert catalog.import_content(root).released == [("sql-basics", "1.1.0")]
+    release_new_course_version(root, "where-clause", "Some text.", "Clearer text about WHERE.")
 
 
 @pytest.mark.django_db
