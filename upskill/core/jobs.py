@@ -377,10 +377,14 @@ def get_job(job_id: int) -> Job:
         raise NotFound(f"No job {job_id}.") from missing
 
 
+def transport_is_rq() -> bool:
+    """True when wake-ups travel through Redis/RQ, False for the database backend."""
+    return str(settings.TASKS["default"]["BACKEND"]).endswith("RQBackend")
+
+
 def queue_reachable() -> tuple[bool, str]:
     """Whether the task transport can accept work (for /readyz)."""
-    backend_path = str(settings.TASKS["default"]["BACKEND"])
-    if backend_path.endswith("RQBackend"):
+    if transport_is_rq():
         import redis
 
         try:

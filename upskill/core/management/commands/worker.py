@@ -51,9 +51,8 @@ class Command(BaseCommand):
                 name="job-reaper",
             )
             reaper.start()
-        backend = str(settings.TASKS["default"]["BACKEND"])
         try:
-            if backend.endswith("RQBackend"):
+            if jobs.transport_is_rq():
                 call_command(
                     "rqworker", "default", job_class="django_tasks_rq.Job", with_scheduler=True
                 )
