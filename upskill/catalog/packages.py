@@ -114,6 +114,22 @@ class QuestionSpec(Strict):
     irt: IrtSpec | None = None
 
 
+class ItemSpec(Strict):
+    """One diagnostic item; the skill it measures is its file's name (items/<skill>.yaml)."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)
+    kind: Literal["single", "multi", "numeric", "code"]
+    difficulty: int = Field(ge=1, le=5)
+    stem: str = Field(min_length=1)
+    options: list[str] | None = Field(None, min_length=3, max_length=6)
+    answer: int | float | list[int]
+    tolerance: float | None = Field(None, ge=0)
+    unit: str | None = Field(None, max_length=20)
+    language: Literal["python", "sql", "text", "yaml", "json", "bash"] | None = None
+    code: str | None = None
+    explanation: str = Field(min_length=1)
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -140,6 +156,7 @@ class Package:
     roles: list[RoleSpec] = field(default_factory=list)
     course: CourseSpec | None = None
     lessons: dict[str, LessonDoc] = field(default_factory=dict)
+    items: dict[str, list[ItemSpec]] = field(default_factory=dict)  # skill slug -> items
 
 
 @dataclass
@@ -257,6 +274,57 @@ def _check_questions(reader: _Reader, path: Path, questions: list[QuestionSpec],
             reader.problem(path, f"[{index}].options", "two options are identical")
 
 
+MAX_CODE_LINES = 25
+
+
+def _item_problems(item: ItemSpec) -> list[tuple[str, str]]:
+    """(field, reason) for every rule of docs/authoring.md an item breaks beyond its schema."""
+    found: list[tuple[str, str]] = []
+    choice = item.kind != "numeric"
+    if choice and item.options is None:
+        found.append(("options", f"a {item.kind} item needs 3 to 6 options"))
+    if not choice and item.options is not None:
+        found.append(("options", "a numeric item has no options"))
+    if item.options is not None and len(set(item.options)) != len(item.options):
+        found.append(("options", "two options are identical"))
+    n_options = len(item.options or [])
+    if item.kind in ("single", "code"):
+        if not isinstance(item.answer, int) or isinstance(item.answer, bool):
+            found.append(("answer", "must be the index of the one correct option"))
+        elif not 0 <= item.answer < n_options:
+            found.append(("answer", f"index {item.answer} but only {n_options} options"))
+    elif item.kind == "multi":
+        keys = item.answer if isinstance(item.answer, list) else None
+        if keys is None:
+            found.append(("answer", "must be the list of correct option indices"))
+        elif len(set(keys)) != len(keys) or any(not 0 <= k < n_options for k in keys):
+            found.append(("answer", f"indices must be distinct and below {n_options}"))
+        elif not 2 <= len(keys) < n_options:
+            found.append(("answer", "needs at least two correct and one wrong option"))
+    elif isinstance(item.answer, list):
+        found.append(("answer", "a numeric item's answer is one number"))
+    if item.kind != "numeric" and (item.tolerance is not None or item.unit is not None):
+        found.append(("tolerance", "tolerance and unit belong to numeric items only"))
+    if item.kind == "code":
+        if not item.code or not item.language:
+            found.append(("code", "a code item needs code and its language"))
+        elif not 3 <= len(item.code.strip().splitlines()) <= MAX_CODE_LINES:
+            found.append(("code", f"keep the snippet to 3..{MAX_CODE_LINES} lines"))
+    elif item.code is not None or item.language is not None:
+        found.append(("code", "code and language belong to code items only"))
+    return found
+
+
+def _check_items(reader: _Reader, path: Path, items: list[ItemSpec]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if item.id in seen:
+            reader.problem(path, f"[{index}].id", f"duplicate id {item.id!r}")
+        seen.add(item.id)
+        for where, reason in _item_problems(item):
+            reader.problem(path, f"[{index}].{where}", reason)
+
+
 def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package | None:
     reader = _Reader(root, problems)
     meta_path = folder / "package.yaml"
@@ -277,6 +345,10 @@ def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package |
     if (folder / "roles.yaml").exists():
         package.roles = reader.model_list(folder / "roles.yaml", RoleSpec,
                                           reader.yaml_file(folder / "roles.yaml"))
+    for items_path in sorted((folder / "items").glob("*.yaml")):
+        items = reader.model_list(items_path, ItemSpec, reader.yaml_file(items_path))
+        _check_items(reader, items_path, items)
+        package.items[items_path.stem] = items
     course_path = folder / "course.yaml"
     if course_path.exists():
         package.course = reader.model(course_path, CourseSpec, reader.yaml_file(course_path))
@@ -376,6 +448,21 @@ def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]
             for q_index, question in enumerate(lesson.questions):
                 if question.skill not in skills:
                     unknown(f"{pid}/questions/{slug}.yaml", f"[{q_index}].skill", question.skill)
+    item_ids: dict[str, str] = {}
+    for package in tree.packages:
+        pid = package.meta.id
+        for skill_slug, items in package.items.items():
+            where_file = f"{pid}/items/{skill_slug}.yaml"
+            if skill_slug not in skills:
+                problems.append(Problem(where_file, "(file)",
+                                        f"the file name must be a skill slug; "
+                                        f"unknown skill {skill_slug!r}"))
+            for index, item in enumerate(items):
+                if item.id in item_ids and item_ids[item.id] != where_file:
+                    problems.append(Problem(where_file, f"[{index}].id",
+                                            f"item id {item.id!r} is also used in "
+                                            f"{item_ids[item.id]}"))
+                item_ids.setdefault(item.id, where_file)
     known_edges = {slug: [p for p in prereqs if p in edges] for slug, prereqs in edges.items()}
     cycle = find_cycle(known_edges)
     if cycle:

@@ -10,6 +10,7 @@ release, while older releases stay for the learners pinned to them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from upskill.catalog.models import (
     Skill,
 )
 from upskill.catalog.packages import (
+    ItemSpec,
     LessonDoc,
     Package,
     Problem,
@@ -50,6 +52,8 @@ from upskill.core.markdown import plain_text, render_markdown
 __all__ = [
     "LECTURE_MEDIA_JOB",
     "ImportReport",
+    "ItemSpec",
+    "Package",
     "attach_lecture_media",
     "build_lecture_media",
     "course_outline",
@@ -62,10 +66,25 @@ __all__ = [
     "lectures_needing_media",
     "list_roles",
     "list_skills",
+    "register_package_writer",
     "schedule_lecture_media",
     "search",
     "validate_content",
 ]
+
+
+PackageWriter = Callable[[Release, Package], None]
+_package_writers: list[PackageWriter] = []
+
+
+def register_package_writer(writer: PackageWriter) -> None:
+    """Let another app import its part of a package (diagnostic items, labs, scenarios).
+
+    Writers run inside the import transaction, after the package's skills, course and roles
+    are written, once per changed package; an exception rolls the whole import back.
+    """
+    if writer not in _package_writers:
+        _package_writers.append(writer)
 
 
 @dataclass
@@ -138,6 +157,8 @@ def import_content(root: Path) -> ImportReport:
             if package.course is not None:
                 _write_course(release, package)
             _write_roles(package.roles)
+            for writer in _package_writers:
+                writer(release, package)
         if ordered:
             _rebuild_search_documents()
             schedule_lecture_media()

@@ -53,7 +53,21 @@ _md = MarkdownIt("commonmark", {"highlight": _highlight, "html": False}).enable(
 
 def render_markdown(text: str) -> str:
     """Markdown source to sanitized HTML. Raw HTML in the source is escaped."""
-    html = _md.render(text)
+    return _clean(_md.render(text))
+
+
+def render_inline(text: str) -> str:
+    """One line of Markdown (an answer option, a label) to sanitized inline HTML, no <p>."""
+    return _clean(_md.renderInline(text))
+
+
+def render_code(code: str, language: str) -> str:
+    """A code snippet as a highlighted, sanitized <pre> block (plain if the language is unknown)."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
+    return render_markdown(f"{fence}{language}\n{code.rstrip()}\n{fence}\n")
+
+
+def _clean(html: str) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
