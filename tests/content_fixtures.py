@@ -119,3 +119,39 @@ def release_new_course_version(root: Path, lesson_slug: str, old: str, new: str)
         changes: [Release 1.0.0.]
     """)
     assert catalog.import_content(root).released == [("sql-basics", "1.1.0")]
+
+
+def bank_items(skill: str, count: int = 8) -> str:
+    """``count`` items for one skill, cycling through the four kinds and ratings 1..5.
+
+    Keys are chosen so that tests can answer right or wrong on purpose: single and code items
+    have key 0, multi items key [0, 1], numeric items key 42 (tolerance 0.5).
+    """
+    blocks = []
+    for n in range(1, count + 1):
+        kind = ("single", "multi", "numeric", "code")[(n - 1) % 4]
+        head = (f"- id: {skill}-{n}\n  kind: {kind}\n  difficulty: {(n - 1) % 5 + 1}\n"
+                f"  stem: Question {n} about `{skill}`?\n"
+                f"  explanation: Because item {n} of {skill} says so.\n")
+        if kind == "numeric":
+            body = "  answer: 42\n  tolerance: 0.5\n  unit: '%'\n"
+        elif kind == "multi":
+            body = "  options: [Right A, Right B, Wrong C, Wrong D]\n  answer: [0, 1]\n"
+        else:
+            body = "  options: [Right, Wrong one, Wrong two, Wrong three]\n  answer: 0\n"
+            if kind == "code":
+                body += ("  language: sql\n  code: |\n    SELECT id\n    FROM t\n"
+                         "    WHERE x > 1\n")
+        blocks.append(head + body)
+    return "\n".join(blocks)
+
+
+@pytest.fixture
+def diagnostic_root(content_root: Path) -> Path:
+    """``content_root`` plus a diagnostic bank with eight items for each of its two skills."""
+    bank = content_root / "diagnostic-bank"
+    write(bank / "package.yaml", package_yaml("diagnostic-bank"))
+    for skill in ("data-literacy", "sql-querying"):
+        (bank / "items").mkdir(parents=True, exist_ok=True)
+        (bank / "items" / f"{skill}.yaml").write_text(bank_items(skill), encoding="utf-8")
+    return content_root

@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from upskill.accounts.endpoints import api_auth
 from upskill.accounts.endpoints import router as me_router
+from upskill.assessment.endpoints import router as diagnostic_router
 from upskill.catalog.endpoints import router as catalog_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
 from upskill.core.errors import DomainError
@@ -29,6 +30,7 @@ api = NinjaAPI(
 api.add_router("/me", me_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/learning", learning_router)
+api.add_router("/diagnostic", diagnostic_router)
 
 
 def _field_errors(error: ValidationError) -> list[dict[str, Any]]:

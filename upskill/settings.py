@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "upskill.accounts",
     "upskill.catalog",
     "upskill.learning",
+    "upskill.assessment",
 ]
 
 MIDDLEWARE = [

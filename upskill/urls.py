@@ -15,6 +15,7 @@ urlpatterns = [
     path("account/", include("upskill.accounts.urls")),
     path("", include("upskill.catalog.urls")),
     path("", include("upskill.learning.urls")),
+    path("", include("upskill.assessment.urls")),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

@@ -58,6 +58,7 @@ __all__ = [
     "build_lecture_media",
     "course_outline",
     "current_course",
+    "current_lessons",
     "get_course_in_release",
     "get_lesson",
     "get_role",
@@ -356,6 +357,16 @@ def program_courses(program: Program) -> list[tuple[Course, int]]:
     }
     return [(courses[slug], int(getattr(courses[slug], "total_minutes", 0) or 0))
             for slug in program.course_slugs if slug in courses]
+
+
+def current_lessons() -> list[Lesson]:
+    """Every lesson of every course's current release, with its course and skills (3 queries),
+    in catalog order (course slug, module, lesson)."""
+    return list(
+        Lesson.objects.filter(module__course__release__is_current=True)
+        .select_related("module__course").prefetch_related("skills")
+        .order_by("module__course__slug", "module__position", "position")
+    )
 
 
 def lessons_teaching(skill: Skill) -> list[Lesson]:

@@ -20,10 +20,26 @@ from upskill.accounts.models import User
 from upskill.catalog import services as catalog
 from upskill.catalog.models import Course, Lesson, Program, Release
 from upskill.core.errors import Conflict, NotFound
+from upskill.learning.mastery import (
+    FIT_KNOWLEDGE_JOB,
+    MASTERED_AT,
+    Mastery,
+    fit_knowledge,
+    is_mastered,
+    knowledge_params,
+    mastery_for,
+    record_evidence,
+    record_practice,
+    schedule_knowledge_fit,
+    store_knowledge_fit,
+)
 from upskill.learning.models import CoursePin, Enrollment, LessonProgress
 
 __all__ = [
+    "FIT_KNOWLEDGE_JOB",
+    "MASTERED_AT",
     "CourseState",
+    "Mastery",
     "OutlineBlock",
     "OutlineItem",
     "complete_lesson",
@@ -31,10 +47,18 @@ __all__ = [
     "course_for",
     "enrol",
     "enrollments",
+    "fit_knowledge",
+    "is_mastered",
+    "knowledge_params",
+    "mastery_for",
     "move_to_current_release",
     "open_lesson",
     "ordered_lessons",
     "outline",
+    "record_evidence",
+    "record_practice",
+    "schedule_knowledge_fit",
+    "store_knowledge_fit",
     "weekly_progress",
 ]
 

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from upskill.accounts import services as accounts
 from upskill.accounts.models import User
-from upskill.catalog.models import Lesson
+from upskill.catalog.models import Lesson, Skill
 from upskill.learning import services
-from upskill.learning.services import CourseState
+from upskill.learning.services import CourseState, Mastery
 
 
 def _user(request: HttpRequest) -> User:
@@ -70,7 +70,8 @@ def lesson(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
 
 
 def _render_lesson(request: HttpRequest, state: CourseState, current: Lesson,
-                   feedback: dict[int, dict[str, object]] | None) -> HttpResponse:
+                   feedback: dict[int, dict[str, object]] | None,
+                   mastery: list[tuple[Skill, Mastery]] | None = None) -> HttpResponse:
     ordered = services.ordered_lessons(services.outline(state))
     index = next(i for i, item in enumerate(ordered) if item.pk == current.pk)
     return render(request, "learning/lesson.html", {
@@ -83,6 +84,7 @@ def _render_lesson(request: HttpRequest, state: CourseState, current: Lesson,
         "position": index + 1,
         "count": len(ordered),
         "feedback": feedback,
+        "mastery": mastery,
     })
 
 
@@ -104,14 +106,32 @@ def complete(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def practice(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
-    """Check the practice answers and show what was right, with explanations."""
-    state, current = services.open_lesson(_user(request), slug, lesson_slug)
-    feedback: dict[int, dict[str, object]] = {}
-    for question in current.questions.all():
-        raw = request.POST.get(f"q{question.pk}", "")
-        chosen = int(raw) if raw.isdigit() and int(raw) < len(question.options) else None
-        feedback[question.pk] = {"chosen": chosen, "correct": chosen == question.answer}
-    return _render_lesson(request, state, current, feedback=feedback)
+    """Check the practice answers, show what was right with explanations, record the answers
+    as evidence of the signed-in learner's skills and show their mastery of each."""
+    user = _user(request)
+    state, current = services.open_lesson(user, slug, lesson_slug)
+    questions = list(current.questions.select_related("skill"))
+    answers = [(question, _chosen_option(request.POST.get(f"q{question.pk}", ""),
+                                         len(question.options)))
+               for question in questions]
+    masteries = services.record_practice(user, answers)
+    feedback: dict[int, dict[str, object]] = {
+        question.pk: {"chosen": chosen, "correct": chosen == question.answer}
+        for question, chosen in answers}
+    skills = sorted({question.skill for question in questions}, key=lambda skill: skill.name)
+    return _render_lesson(request, state, current, feedback=feedback,
+                          mastery=[(skill, masteries[skill.pk]) for skill in skills])
+
+
+def _chosen_option(raw: str, n_options: int) -> int | None:
+    """The option index sent for a question, or None when it is missing or not one of the
+    options (anything a browser would not send counts as unanswered)."""
+    # isascii: str.isdigit accepts digits such as "²" that int() refuses; the length cap
+    # keeps int() away from its limit on very long digit strings.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+        return None
+    chosen = int(raw)
+    return chosen if chosen < n_options else None
 
 
 @login_required

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from upskill.assessment import views
+
+app_name = "assessment"
+
+urlpatterns = [
+    path("diagnostic/", views.choose_role, name="choose_role"),
+    path("diagnostic/attempts/<int:attempt_id>/", views.attempt, name="attempt"),
+    path("diagnostic/attempts/<int:attempt_id>/abandon/", views.abandon, name="abandon"),
+    path("diagnostic/attempts/<int:attempt_id>/review/", views.review, name="review"),
+    path("diagnostic/<slug:role_slug>/", views.start, name="start"),
+]
