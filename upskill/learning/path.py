@@ -35,6 +35,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from operator import attrgetter
 from typing import Literal, NamedTuple
 
@@ -116,6 +117,7 @@ class Path:
     review: tuple[str, ...]
     done: tuple[str, ...]
     done_minutes: int
+    # What reorder and allowed_positions consult; not part of the path's value.
     dependencies: _Dependencies = field(repr=False, compare=False)
 
     @property
@@ -125,6 +127,11 @@ class Path:
     @property
     def remaining_hours(self) -> float:
         return self.remaining_minutes / 60.0
+
+    @cached_property
+    def move_ranges(self) -> Mapping[str, range]:
+        """Every step's ``allowed_positions``, found in one pass over the dependencies."""
+        return self.dependencies.move_ranges([step.key for step in self.steps])
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,8 @@ def plan(
 
     needed_mask = graph.mask(needed)
     scope_mask = graph.mask(needs) | graph.ancestors_of(graph.mask(needs))
-    masks = {skills: graph.mask(skills) for skills in {lesson.skills for lesson in lessons}}
+    masks = {skill_set: graph.mask(skill_set)
+             for skill_set in {lesson.skills for lesson in lessons}}
     remaining = [lesson for lesson in lessons
                  if masks[lesson.skills] & needed_mask and lesson.key not in completed]
     done = [lesson for lesson in lessons
@@ -192,7 +200,7 @@ def plan(
     ordered = tuple(steps[i] for i in dependencies.linear_order(priorities))
 
     taught = {slug for lesson in lessons for slug in lesson.skills}
-    still_taught = {slug for step in steps for slug in step.teaches}
+    still_taught = {slug for role in roles.values() for slug in role.teaches}
     return Path(
         steps=ordered,
         needed=tuple(sorted(needed)),
@@ -206,7 +214,9 @@ def plan(
 
 def allowed_positions(path: Path, key: str) -> range:
     """The indices the step ``key`` may move to (``reorder`` accepts exactly these)."""
-    return _move_bounds(path, key).allowed
+    if key not in path.move_ranges:
+        raise ValueError(f"{key!r} is not a step of this path")
+    return path.move_ranges[key]
 
 
 def reorder(path: Path, key: str, new_index: int) -> tuple[str, ...]:
@@ -218,16 +228,17 @@ def reorder(path: Path, key: str, new_index: int) -> tuple[str, ...]:
     the step before one it depends on or after one that depends on it, and
     ``ValueError`` for an unknown key or an index outside the path.
     """
-    bounds = _move_bounds(path, key)
+    allowed = allowed_positions(path, key)
     if not 0 <= new_index < len(path.steps):
         raise ValueError(f"position {new_index} is outside the path (0 to {len(path.steps) - 1})")
     keys = [step.key for step in path.steps]
-    if new_index < bounds.allowed.start:
-        needed_first = path.steps[bounds.allowed.start - 1]
-        raise MoveBlocked(_needs_first(path, bounds.step, needed_first), key, needed_first.key)
-    if new_index >= bounds.allowed.stop:
-        needs_this = path.steps[bounds.allowed.stop]
-        raise MoveBlocked(_needs_first(path, needs_this, bounds.step), key, needs_this.key)
+    step = path.steps[keys.index(key)]
+    if new_index < allowed.start:
+        needed_first = path.steps[allowed.start - 1]
+        raise MoveBlocked(_needs_first(path, step, needed_first), key, needed_first.key)
+    if new_index >= allowed.stop:
+        needs_this = path.steps[allowed.stop]
+        raise MoveBlocked(_needs_first(path, needs_this, step), key, needs_this.key)
     keys.remove(key)
     keys.insert(new_index, key)
     return tuple(keys)
@@ -296,9 +307,6 @@ class _SkillGraph:
         for slug in slugs:
             mask |= self.bit[slug]
         return mask
-
-    def members(self, mask: int) -> list[str]:
-        return [self.slugs[i] for i in _bits(mask)]
 
     def ancestors_of(self, mask: int) -> int:
         result = 0
@@ -456,9 +464,10 @@ def _priorities(
 class _Dependencies:
     """Which steps must come before which, as a DAG of strongly connected components.
 
-    Steps with the same skills have the same place in the order and never depend
-    on each other only, so one node stands for each distinct skill set. Each
-    skill has two more nodes: "taught" (every remaining lesson of the skill is
+    Steps with the same skills depend on the same steps, and on each other only
+    if they sit on a cycle anyway, so one node stands for each distinct skill
+    set: thousands of lessons make a few hundred nodes. Each skill has two more
+    nodes: "taught" (every remaining lesson of the skill is
     done) and "ready" (every remaining lesson of its prerequisites, transitively,
     is done). Edges: skill set -> taught(s) for each needed skill s it teaches;
     taught(p) and ready(p) -> ready(s) for each prerequisite p of s; ready(s) ->
@@ -496,6 +505,7 @@ class _Dependencies:
         for skill, slug in enumerate(graph.slugs):
             for prerequisite in _bits(graph.mask(graph.prerequisites[slug])):
                 edges[taught(prerequisite)].append(ready(skill))
+                edges[ready(prerequisite)].append(ready(skill))
 
         component = _strongly_connected(edges)
         n_components = max(component, default=-1) + 1
@@ -513,8 +523,8 @@ class _Dependencies:
             steps=tuple(steps),
             index_of={step.key: i for i, step in enumerate(steps)},
             component=tuple(component[node] for node in node_of_step),
-            successors=tuple(tuple(sorted(s)) for s in successors),
-            predecessors=tuple(tuple(sorted(p)) for p in predecessors),
+            successors=tuple(tuple(s) for s in successors),
+            predecessors=tuple(tuple(p) for p in predecessors),
             members=tuple(tuple(m) for m in members),
             graph=graph,
         )
@@ -554,23 +564,38 @@ class _Dependencies:
                     finished.append(self.component[index])
         return order
 
-    def reach(self, index: int, forward: bool) -> set[int]:
-        """Steps that depend on step ``index`` (forward) or that it depends on, not both ways."""
-        links = self.successors if forward else self.predecessors
-        start = self.component[index]
-        seen = {start}
-        pending = [start]
-        while pending:
-            for c in links[pending.pop()]:
-                if c not in seen:
-                    seen.add(c)
-                    pending.append(c)
-        seen.discard(start)
-        return {member for c in seen for member in self.members[c]}
+    def move_ranges(self, order: Sequence[str]) -> dict[str, range]:
+        """For each step key of ``order``, the positions it may move to within ``order``.
+
+        A step may move up to just after the last step it depends on and down to
+        just before the first step that depends on it. Component numbers are a
+        reverse topological order, so one pass each way finds both bounds.
+        """
+        position = [0] * len(self.steps)
+        for i, key in enumerate(order):
+            position[self.index_of[key]] = i
+        n_components = len(self.members)
+        last = [max((position[i] for i in m), default=-1) for m in self.members]
+        first = [min((position[i] for i in m), default=len(order)) for m in self.members]
+        latest_before = [-1] * n_components
+        for c in reversed(range(n_components)):
+            for p in self.predecessors[c]:
+                latest_before[c] = max(latest_before[c], latest_before[p], last[p])
+        earliest_after = [len(order)] * n_components
+        for c in range(n_components):
+            for s in self.successors[c]:
+                earliest_after[c] = min(earliest_after[c], earliest_after[s], first[s])
+        return {key: range(latest_before[self.component[self.index_of[key]]] + 1,
+                           earliest_after[self.component[self.index_of[key]]])
+                for key in order}
 
 
 def _strongly_connected(edges: Sequence[Sequence[int]]) -> list[int]:
-    """Component number of every node (Tarjan's algorithm, iterative: paths can be long)."""
+    """Component number of every node (Tarjan's algorithm, iterative: paths can be long).
+
+    Tarjan numbers a component only after every component it reaches, so every
+    edge between components runs from a higher number to a lower one.
+    """
     n = len(edges)
     index = [-1] * n
     low = [0] * n
@@ -614,24 +639,6 @@ def _strongly_connected(edges: Sequence[Sequence[int]]) -> list[int]:
 
 
 # --- moves --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Bounds:
-    step: Step
-    allowed: range
-
-
-def _move_bounds(path: Path, key: str) -> _Bounds:
-    position = {step.key: i for i, step in enumerate(path.steps)}
-    if key not in position:
-        raise ValueError(f"{key!r} is not a step of this path")
-    dependencies = path.dependencies
-    index = dependencies.index_of[key]
-    before = [position[dependencies.steps[i].key] for i in dependencies.reach(index, False)]
-    after = [position[dependencies.steps[i].key] for i in dependencies.reach(index, True)]
-    return _Bounds(path.steps[position[key]],
-                   range(max(before, default=-1) + 1, min(after, default=len(path.steps))))
 
 
 def _needs_first(path: Path, later: Step, earlier: Step) -> str:
