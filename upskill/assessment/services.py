@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from upskill.accounts.models import User
 from upskill.assessment import bank as bank_rules
-from upskill.assessment import cat, irt
+from upskill.assessment import calibration, cat, irt
 from upskill.assessment.bank import TARGET_THETA, level_of, mastery_probability
 from upskill.assessment.models import (
     DiagnosticAttempt,
@@ -134,6 +134,7 @@ def write_bank_items(release: Release, package: Package) -> None:
             item = existing.get(spec.id)
             if item is None or item.content_digest != digest:
                 fields |= {"content_digest": digest, "status": Item.Status.PROVISIONAL,
+                           "content_changed_at": timezone.now(),
                            "irt_a": a, "irt_b": b, "irt_c": c, "calibrated_at": None,
                            "calibration_responses": 0, "exposure_k": 1.0}
             elif item.status == Item.Status.PROVISIONAL:
@@ -368,6 +369,7 @@ def _finish(role_bank: _RoleBank, attempt: DiagnosticAttempt, session: cat.Sessi
     attempt.updated_at = now
     attempt.save(update_fields=["status", "stop_reason", "current_item", "current_shown_at",
                                 "finished_at", "updated_at"])
+    calibration.maybe_schedule_calibration()
 
 
 def parse_response(kind: str, raw: Sequence[str], n_options: int) -> object:
