@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.content_fixtures import QUESTIONS, lesson_md, release_new_course_version, write
+from tests.content_fixtures import (
+    QUESTIONS,
+    bank_items,
+    lesson_md,
+    package_yaml,
+    release_new_course_version,
+    write,
+)
 from upskill.catalog import services as catalog
 from upskill.core import jobs
 from upskill.core.models import Job
@@ -103,6 +110,19 @@ modules:
   - slug: results
     title: Reading results
     lessons: [reading-query-results]
+  - slug: tables
+    title: Tables
+    lessons: [what-a-table-is]
+"""
+
+# Placed last in the course but teaching sql-querying's prerequisite: a learner who lacks both
+# skills must meet it first on their path.
+TABLE_LESSON = "what-a-table-is"
+TABLE_LESSON_TITLE = "What A Table Is"
+TABLE_BODY = """
+A table has one row per *thing* (an order, a customer, a day) and one column per fact about
+it. Before using a table, say in one sentence what a row is: "one row per order line" is a
+different table from "one row per order", and counting rows means different things in each.
 """
 
 
@@ -115,6 +135,12 @@ def write_catalog(root: Path) -> Path:
     write(course / "lessons" / f"{LECTURE}.md",
           lesson_md(LECTURE, kind="lecture", minutes=4, body=LECTURE_BODY))
     write(course / "questions" / f"{LECTURE}.yaml", QUESTIONS)
+    write(course / "lessons" / f"{TABLE_LESSON}.md",
+          lesson_md(TABLE_LESSON, skills="[data-literacy]", body=TABLE_BODY, minutes=5))
+    bank = root / "diagnostic-bank"
+    write(bank / "package.yaml", package_yaml("diagnostic-bank"))
+    for skill in ("data-literacy", "sql-querying"):
+        write(bank / "items" / f"{skill}.yaml", bank_items(skill))
     return root
 
 

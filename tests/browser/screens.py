@@ -28,6 +28,8 @@ from tests.browser.content import (
 from tests.browser.support import problems_of
 from upskill.accounts import services
 from upskill.accounts.models import Organization, User
+from upskill.assessment import services as diagnostic
+from upskill.assessment.models import DiagnosticAttempt, Item
 from upskill.learning import services as learning
 
 ANONYMOUS = "anonymous"
@@ -125,6 +127,74 @@ def enrol_and_open_lecture(learner: User, _root: Path) -> None:
     learning.open_lesson(learner, COURSE, LECTURE)
 
 
+EXPERIENCE = {"foundations": "none", "data": "some"}
+
+
+def start_diagnostic_in_form(page: Page) -> Response:
+    """Choose experience and start; on a second visit the open attempt is resumed instead."""
+    page.goto(f"/diagnostic/{ROLE}/")
+    resume = page.get_by_text("Continue where you left off")
+    if resume.count():
+        with page.expect_navigation() as navigation:
+            resume.click()
+        response = navigation.value
+        assert response is not None
+        return response
+    page.get_by_role("group", name="Foundations").get_by_label("New to this").check()
+    page.get_by_role("group", name="Data").get_by_label("Some experience").check()
+    return submit(page, "Start the diagnostic")
+
+
+def submit_empty_diagnostic_start(page: Page) -> Response:
+    page.goto(f"/diagnostic/{ROLE}/")
+    return submit(page, "Start the diagnostic")
+
+
+def diagnostic_showing(kind: str) -> Callable[[User, Path], None]:
+    """Start a diagnostic and put an item of ``kind`` on screen (each kind renders apart)."""
+    def prepare(learner: User, _root: Path) -> None:
+        state = diagnostic.start_diagnostic(learner, ROLE, EXPERIENCE)
+        item = Item.objects.filter(kind=kind, skill__slug="sql-querying").first()
+        DiagnosticAttempt.objects.filter(pk=state.attempt.pk).update(current_item=item)
+    return prepare
+
+
+def resume_diagnostic(page: Page) -> Response:
+    page.goto("/diagnostic/")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name=re.compile("Continue your diagnostic")).click()
+    response = navigation.value
+    assert response is not None
+    return response
+
+
+def submit_without_answer(page: Page) -> Response:
+    resume_diagnostic(page)
+    return submit(page, "Submit answer")
+
+
+def finish_diagnostic(learner: User, _root: Path) -> None:
+    """A finished diagnostic with every answer wrong: both skills are gaps."""
+    state = diagnostic.start_diagnostic(learner, ROLE, EXPERIENCE)
+    while state.question is not None:
+        state = diagnostic.answer_item(learner, state.attempt.pk, state.question.key, ["3"]
+                                       if state.question.kind != "numeric" else ["7"])
+
+
+def review_answers(page: Page) -> Response:
+    page.goto("/my/skills/")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="Review my answers").click()
+    response = navigation.value
+    assert response is not None
+    return response
+
+
+def make_author_after_a_diagnostic(learner: User, root: Path) -> None:
+    services.grant_role(None, learner, "author")
+    finish_diagnostic(learner, root)
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -166,6 +236,40 @@ SCREENS = [
            prepare=start_then_release, shows="Version 1.1.0 of this course is available"),
     Screen("dashboard-continue", "/dashboard/", who=LEARNER, catalog=True,
            prepare=enrol_and_open_lecture, shows="Continue where you left off"),
+    # The skills diagnostic, the profile and the path.
+    Screen("diagnostic-roles", "/diagnostic/", who=LEARNER, catalog=True,
+           shows="Measure your skills"),
+    Screen("diagnostic-start", f"/diagnostic/{ROLE}/", who=LEARNER, catalog=True,
+           shows="how much have you worked with each area"),
+    Screen("diagnostic-start-errors", f"/diagnostic/{ROLE}/", who=LEARNER, catalog=True,
+           status=422, arrive=submit_empty_diagnostic_start, shows="Tell us your experience"),
+    Screen("diagnostic-question", "/diagnostic/", who=LEARNER, catalog=True,
+           arrive=start_diagnostic_in_form, shows="Question 1"),
+    Screen("diagnostic-question-code", "/diagnostic/", who=LEARNER, catalog=True,
+           prepare=diagnostic_showing("code"), arrive=resume_diagnostic, shows="SELECT"),
+    Screen("diagnostic-question-multi", "/diagnostic/", who=LEARNER, catalog=True,
+           prepare=diagnostic_showing("multi"), arrive=resume_diagnostic,
+           shows="Select all that apply"),
+    Screen("diagnostic-question-numeric", "/diagnostic/", who=LEARNER, catalog=True,
+           prepare=diagnostic_showing("numeric"), arrive=resume_diagnostic,
+           shows="Your answer"),
+    Screen("diagnostic-question-error", "/diagnostic/", who=LEARNER, catalog=True, status=422,
+           prepare=diagnostic_showing("single"), arrive=submit_without_answer,
+           shows="Choose an answer"),
+    Screen("skills-unmeasured", "/my/skills/", who=LEARNER, catalog=True,
+           shows="Take the skills diagnostic"),
+    Screen("skills-profile", "/my/skills/", who=LEARNER, catalog=True,
+           prepare=finish_diagnostic, shows="You need"),
+    Screen("diagnostic-review", "/my/skills/", who=LEARNER, catalog=True,
+           prepare=finish_diagnostic, arrive=review_answers, shows="correct answer"),
+    Screen("path", "/my/path/", who=LEARNER, catalog=True, prepare=finish_diagnostic,
+           shows="Lessons, in order"),
+    Screen("test-out", "/my/path/test-out/sql-querying/", who=LEARNER, catalog=True,
+           prepare=finish_diagnostic, shows="Test out of"),
+    Screen("dashboard-skills", "/dashboard/", who=LEARNER, catalog=True,
+           prepare=finish_diagnostic, shows="Open my learning path"),
+    Screen("item-analysis", "/authoring/item-analysis/", who=LEARNER, catalog=True,
+           prepare=make_author_after_a_diagnostic, shows="sql-querying-1"),
 ]
 
 

@@ -156,8 +156,9 @@ class SkillProfile:
 
     @property
     def axis_ticks(self) -> list[tuple[float, str]]:
-        return [(_percent(theta), _(LEVEL_NAMES[level]))
-                for level, theta in levels.TARGET_THETA.items()]
+        """(x, label) of each role level's line; the label is the level number (the caption
+        names them), so the ticks never collide on a phone."""
+        return [(_percent(theta), str(level)) for level, theta in levels.TARGET_THETA.items()]
 
 
 def _join(names: Sequence[str]) -> str:

@@ -11,7 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from upskill.accounts import services as accounts
 from upskill.accounts.models import User
+from upskill.assessment import services as assessment
 from upskill.catalog.models import Lesson, Skill
+from upskill.learning import profile as profiles
 from upskill.learning import services
 from upskill.learning.services import CourseState, Mastery
 
@@ -32,7 +34,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "enrollments": services.enrollments(user),
         "continue_lesson": services.continue_point(user),
         "week": services.weekly_progress(user, profile.weekly_learning_minutes),
+        "skills": _skills_summary(user),
     })
+
+
+def _skills_summary(user: User) -> dict[str, object]:
+    """What the dashboard says about the skill gap: an open diagnostic, or the profile's
+    headline for the learner's role, or an invitation to measure."""
+    open_attempt = assessment.open_attempt(user)
+    role = profiles.profile_role(user)
+    profile = profiles.skill_profile(user, role) if role is not None else None
+    measured = profile is not None and any(row.source != "none" for row in profile.rows)
+    return {"open_attempt": open_attempt, "profile": profile if measured else None}
 
 
 @login_required
