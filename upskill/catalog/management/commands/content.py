@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from upskill.catalog import lecture_media, services
 
@@ -25,10 +26,16 @@ class Command(BaseCommand):
         root = Path(folder)
         if not root.is_dir():
             raise CommandError(f"{root} is not a folder.")
-        if action == "validate":
-            report = services.validate_content(root)
-        else:
-            report = services.import_content(root)
+        try:
+            if action == "validate":
+                report = services.validate_content(root)
+            else:
+                report = services.import_content(root)
+        except DatabaseError as error:
+            # Validation compares with what is imported, so it needs the tables too.
+            raise CommandError(
+                f"The database is not ready ({error}); run `manage.py migrate` first."
+            ) from error
         for problem in report.problems:
             self.stderr.write(f"  {problem}")
         if not report.ok:
