@@ -1,6 +1,7 @@
-// Copies the vendored front-end files into upskill/static/dist.
-// JS islands (CodeMirror, charts) will be bundled here with esbuild.
+// Copies the vendored front-end files into upskill/static/dist and bundles the JS islands
+// (src/*.js) with esbuild: one self-contained, minified file per island, no CDN at run time.
 import { copyFileSync, mkdirSync } from "node:fs";
+import { build } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,4 +16,19 @@ const files = {
 for (const [target, source] of Object.entries(files)) {
   copyFileSync(join(here, source), join(dist, target));
   console.log(`static/dist/${target} <- ${source}`);
+}
+
+const islands = { "editor.js": "src/editor.js" };
+for (const [target, source] of Object.entries(islands)) {
+  await build({
+    entryPoints: [join(here, source)],
+    outfile: join(dist, target),
+    bundle: true,
+    minify: true,
+    format: "iife",
+    target: ["es2020"],
+    legalComments: "linked",
+    logLevel: "warning",
+  });
+  console.log(`static/dist/${target} <- ${source} (bundled)`);
 }
