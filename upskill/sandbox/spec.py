@@ -1,0 +1,154 @@
+"""What a sandboxed run asks for (limits, mounts, mode) and what it returns (a result).
+
+Plain data, no behaviour beyond the learner-facing sentence a result gives for itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "RUNTIME_DIR",
+    "SCRATCH_DIR",
+    "KilledBy",
+    "Limits",
+    "Mode",
+    "Mount",
+    "OutputRejected",
+    "Result",
+    "SandboxUnavailable",
+]
+
+# Where the scratch directory and the lab runtime appear inside the sandbox.
+SCRATCH_DIR = "/work"
+RUNTIME_DIR = "/opt/lab-runtime"
+
+KilledBy = Literal["cpu", "wall", "memory", "processes", "output", "disk", "signal"]
+
+
+class SandboxUnavailable(RuntimeError):
+    """The secure sandbox cannot be set up here; the message says exactly why.
+
+    Raised before anything runs: learner code never runs without the sandbox (fail closed).
+    """
+
+
+class OutputRejected(ValueError):
+    """An output file the learner left in scratch is not something the grader will read
+    (a symbolic link, a device, a pipe, too many files, too many bytes). The message is
+    written for the learner."""
+
+
+class Mode(enum.Enum):
+    SECURE = "secure"
+    # Resource limits only: no namespaces, no file system or network isolation. For a developer
+    # machine without bubblewrap; refused when UPSKILL_ENV=production.
+    INSECURE_DEV = "insecure-dev"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run limits. The defaults suit grading a scikit-learn lab on a few thousand rows."""
+
+    cpu_seconds: float = 60
+    wall_seconds: float = 120
+    memory_mb: int = 1024
+    # Processes *and threads* (a cgroup's pids.max and RLIMIT_NPROC both count tasks).
+    processes: int = 64
+    # Bytes kept of each of stdout and stderr; the rest is read and dropped.
+    output_bytes: int = 64_000
+    # Total bytes printed (both streams) after which the run is stopped: printing gigabytes
+    # would otherwise keep a worker busy reading.
+    output_kill_bytes: int = 8_000_000
+    # Largest single file the program may write (RLIMIT_FSIZE).
+    file_size_mb: int = 64
+    # Disk used in the scratch directory (inputs included), and the size of the private /tmp.
+    scratch_mb: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_seconds", "wall_seconds", "memory_mb", "processes", "output_bytes",
+                     "output_kill_bytes", "file_size_mb", "scratch_mb"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Limits.{name} must be positive")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path made visible inside the sandbox at ``target`` (an absolute path there),
+    read-only unless ``writable``."""
+
+    source: Path
+    target: str
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one run.
+
+    ``exit_code`` is the program's exit status when it ended by itself, ``None`` when it was
+    stopped (``killed_by`` then says why). stdout and stderr are decoded with
+    ``errors="replace"`` and hold at most ``limits.output_bytes`` bytes each.
+    ``cpu_seconds`` and ``max_rss_mb`` cover the processes that ended normally; for a run that
+    was stopped from outside they can be low.
+    """
+
+    exit_code: int | None
+    killed_by: KilledBy | None
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    cpu_seconds: float
+    wall_seconds: float
+    max_rss_mb: float | None
+    signal_number: int | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def ok(self) -> bool:
+        return self.killed_by is None and self.exit_code == 0
+
+    def message(self) -> str:
+        """One sentence for the learner saying how the run ended."""
+        limits = self.limits
+        if self.killed_by == "cpu":
+            return f"CPU time limit of {limits.cpu_seconds:g} s exceeded"
+        if self.killed_by == "wall":
+            return f"time limit of {limits.wall_seconds:g} s exceeded"
+        if self.killed_by == "memory":
+            return f"memory limit of {limits.memory_mb} MB exceeded"
+        if self.killed_by == "processes":
+            return f"process limit of {limits.processes} processes and threads exceeded"
+        if self.killed_by == "output":
+            return (f"output limit exceeded: the program printed more than "
+                    f"{_size(limits.output_kill_bytes)}")
+        if self.killed_by == "disk":
+            return (f"disk limit of {limits.scratch_mb} MB exceeded "
+                    f"(files written to the working directory)")
+        if self.killed_by == "signal":
+            return f"the program was stopped by signal {_signal_name(self.signal_number)}"
+        if self.exit_code == 0:
+            return "the program finished normally"
+        return f"the program exited with status {self.exit_code}"
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes >= 1_000_000:
+        return f"{n_bytes / 1_000_000:g} MB"
+    return f"{n_bytes / 1000:g} KB"
+
+
+def _signal_name(number: int | None) -> str:
+    if number is None:
+        return "(unknown)"
+    try:
+        member = signal.Signals(number)
+    except ValueError:
+        return str(number)
+    description = signal.strsignal(member)
+    return f"{member.name} ({description.lower()})" if description else member.name
