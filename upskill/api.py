@@ -14,6 +14,7 @@ from upskill.assessment.endpoints import router as diagnostic_router
 from upskill.catalog.endpoints import router as catalog_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
 from upskill.core.errors import DomainError
+from upskill.labs.endpoints import router as labs_router
 from upskill.learning.endpoints import router as learning_router
 
 api = NinjaAPI(
@@ -31,6 +32,7 @@ api.add_router("/me", me_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/learning", learning_router)
 api.add_router("/diagnostic", diagnostic_router)
+api.add_router("/labs", labs_router)
 
 
 def _field_errors(error: ValidationError) -> list[dict[str, Any]]:

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "upskill.catalog",
     "upskill.learning",
     "upskill.assessment",
+    "upskill.labs",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,14 @@ JOBS_LEASE_S = int(os.environ.get("UPSKILL_JOBS_LEASE_S", "300"))
 JOBS_REAP_INTERVAL_S = float(os.environ.get("UPSKILL_JOBS_REAP_INTERVAL_S", "30"))
 JOBS_MAX_ATTEMPTS = int(os.environ.get("UPSKILL_JOBS_MAX_ATTEMPTS", "3"))
 JOBS_RETRY_BACKOFF_S = float(os.environ.get("UPSKILL_JOBS_RETRY_BACKOFF_S", "10"))
+
+# Labs (upskill.labs): where prepared data sets and per-run scratch directories live, and how
+# learner code runs: "secure" (bubblewrap, decision 0004) or "insecure-dev" (rlimits only;
+# refused unless DEBUG, and the sandbox itself refuses it when UPSKILL_ENV=production).
+LABS_DATA_DIR = Path(os.environ.get("UPSKILL_LABS_DATA_DIR", str(VAR_DIR / "labs" / "data")))
+LABS_SCRATCH_DIR = Path(os.environ.get("UPSKILL_LABS_SCRATCH_DIR",
+                                       str(VAR_DIR / "labs" / "scratch")))
+LABS_SANDBOX_MODE = os.environ.get("UPSKILL_LABS_SANDBOX_MODE", "secure")
 
 # --- people ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

