@@ -155,7 +155,7 @@ def test_infit_is_about_one_for_items_that_follow_the_model_and_high_for_a_noise
     ((100, 0.5, 0.05, 1.0, 0.1, 100), ["low_discrimination"]),
     ((100, 0.5, 0.3, 1.45, 0.1, 100), ["misfit"]),
     ((100, 0.5, 0.3, 0.6, 0.1, 100), ["misfit"]),
-    ((100, 0.5, 0.3, 1.0, 0.4, 100), ["overexposed"]),
+    ((100, 0.5, 0.3, 1.0, 0.6, 100), ["overexposed"]),
     ((100, 0.5, 0.3, 1.0, 0.1, 100), []),
     ((10, 0.0, -0.9, 3.0, 0.1, 100), []),  # too few responses to judge
     ((100, 0.5, float("nan"), float("nan"), None, 0), []),

@@ -60,7 +60,7 @@ def run(
     rng = np.random.default_rng(seed)
     true_theta = rng.standard_normal(bank.n_skills)
     levels = experience or ["some"] * bank.n_skills
-    start = cat.start_session(bank, policy, levels)
+    start = cat.start_session(bank, policy, levels, rng)
     session, reason = cat.run_session(bank, policy, start, examinee(bank, true_theta, rng), rng)
     return session, reason, true_theta
 
@@ -69,7 +69,7 @@ def answered(
     bank: cat.ItemBank, policy: cat.CatPolicy, answers: dict[int, bool], level="some"
 ) -> cat.Session:
     """A session in which exactly ``answers`` (item -> correct) were given, in that order."""
-    session = cat.start_session(bank, policy, [level] * bank.n_skills)
+    session = cat.start_session(bank, policy, [level] * bank.n_skills, np.random.default_rng(0))
     for item, correct in answers.items():
         session = cat.record_response(bank, policy, session, item, correct)
     return session
@@ -126,7 +126,8 @@ def test_no_item_twice_and_length_within_limits(seed, n_items, spec, grouped, ex
     if reason is not cat.StopReason.NO_ELIGIBLE_ITEMS:
         assert session.n_administered >= n_min
     if reason is cat.StopReason.PRECISION_REACHED:
-        assert all(e.standard_error <= threshold for e in session.estimates)
+        assessed_areas = {int(bank.area_of_skill[s]) for s in policy.assessed_skills}
+        assert all(session.estimates[a].standard_error <= threshold for a in assessed_areas)
     if cap is not None:
         assert np.bincount(bank.skill[list(session.administered)], minlength=6).max() <= cap
     if reason is cat.StopReason.NO_ELIGIBLE_ITEMS:
@@ -264,9 +265,11 @@ def test_an_area_estimate_is_the_eap_of_all_its_skills_answers(seed, answers):
     session = answered(bank, policy, dict(zip(items.tolist(), answers, strict=True)))
     for area in range(3):
         mine = [i for i, j in enumerate(items) if area_of(bank, j) == area]
-        expected = irt.estimate_eap(
-            np.array(answers, dtype=float)[mine], bank.items.take(items[mine]), prior_mean=0.0
-        )
+        expected = irt.AbilityEstimate(0.0, 1.0)  # exactly the prior without answers
+        if mine:
+            expected = irt.estimate_eap(
+                np.array(answers, dtype=float)[mine], bank.items.take(items[mine]), prior_mean=0.0
+            )
         assert session.estimates[area].theta == pytest.approx(expected.theta, abs=1e-9)
         assert session.estimates[area].standard_error == pytest.approx(
             expected.standard_error, abs=1e-9
@@ -300,7 +303,7 @@ def test_bank_refuses_malformed_areas_and_exposure_parameters(area_of_skill, exp
 
 def test_simulated_examinees_recover_their_abilities():
     # 200 examinees, 300-item bank over 3 areas, defaults (SE <= 0.3, 5..60 items, top-5).
-    # Seed 2024 gives RMSE 0.348 over all 600 area estimates; most sessions hit 60 items, since
+    # Seed 2024 gives RMSE 0.355 over all 600 area estimates; most sessions hit 60 items, since
     # three areas at SE 0.3 need ~25-30 items each.
     bank = make_bank(2024, 300, 3)
     policy = cat.CatPolicy((1.0, 1.0, 1.0))
@@ -345,7 +348,7 @@ def test_an_areas_weight_is_the_sum_over_its_assessed_skills():
     session = cat.start_session(bank, policy, ["some"] * 6)
     assert cat.choose_area(bank, policy, session) == 0  # 2.0 x 1.0
     assert cat.choose_area(bank, policy, with_estimates(session, 0.8, 1.0, 1.0)) == 2  # 1.8
-    assert cat.choose_area(bank, policy, with_estimates(session, 0.8, 1.0, 0.8)) == 1  # 1.5
+    assert cat.choose_area(bank, policy, with_estimates(session, 0.7, 1.0, 0.8)) == 1  # 1.5
 
 
 def test_skill_choice_spreads_an_area_over_its_skills():
@@ -381,16 +384,33 @@ def test_skill_choice_falls_back_when_a_skill_runs_out():
 # --- Sympson-Hetter --------------------------------------------------------------------------
 
 
+def test_a_session_draws_its_exposure_refusals_at_the_start():
+    exposure = np.where(np.arange(2000) < 1000, 1.0, 0.3)
+    bank = make_bank(6, 2000, 1, exposure_k=exposure)
+    policy = cat.CatPolicy((1.0,))
+    with pytest.raises(ValueError, match="needs rng"):
+        cat.start_session(bank, policy, ["some"])
+
+    session = cat.start_session(bank, policy, ["some"], np.random.default_rng(6))
+    passed = np.array(session.passed_over)
+    assert np.all(passed >= 1000)  # K = 1 is never refused
+    # K = 0.3: about 700 of 1,000 refused (binomial SD 14.5); seed 6 gives 711.
+    assert 650 <= passed.size <= 750
+    unlimited = cat.start_session(make_bank(6, 2000, 1), policy, ["some"])
+    assert unlimited.passed_over == ()
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), keep=st.integers(0, 39))
-def test_the_walk_passes_items_that_refuse_and_stops_at_one_that_always_accepts(seed, keep):
-    # Every item but one refuses with probability 1 - 1e-12: the walk lands on that one.
+def test_the_walk_passes_over_refused_items_and_stops_at_one_that_is_not(seed, keep):
+    # Every item but one is refused with probability 1 - 1e-12: the walk lands on that one.
     exposure = np.full(40, 1e-12)
     exposure[keep] = 1.0
     bank = make_bank(seed, 40, 1, exposure_k=exposure)
     policy = cat.CatPolicy((1.0,), randomesque_k=3)
-    session = cat.start_session(bank, policy, ["some"])
-    assert cat.select_item(bank, policy, session, np.random.default_rng(seed)) == keep
+    rng = np.random.default_rng(seed)
+    session = cat.start_session(bank, policy, ["some"], rng)
+    assert cat.select_item(bank, policy, session, rng) == keep
 
 
 @settings(max_examples=25, deadline=None)
@@ -417,22 +437,23 @@ def max_exposure(bank, policy, thetas, seed) -> float:
 
 
 def test_sympson_hetter_tuning_caps_the_exposure_rate():
-    bank = make_bank(31, 300, 1)
-    policy = cat.CatPolicy((1.0,), se_threshold=0.3, min_items=10, max_items=25, randomesque_k=1)
-    thetas = np.random.default_rng(1).standard_normal(500)
+    bank = make_bank(31, 200, 1)
+    policy = cat.CatPolicy((1.0,), se_threshold=0.3, min_items=10, max_items=15, randomesque_k=1)
+    thetas = np.random.default_rng(1).standard_normal(1000)
     before = max_exposure(bank, policy, thetas, seed=2)
 
     exposure = cat.tune_sympson_hetter(
-        bank, policy, thetas, np.random.default_rng(3), r_max=0.25, iterations=8
+        bank, policy, thetas, np.random.default_rng(3), r_max=0.25, iterations=6
     )
     tuned = dataclasses.replace(bank, exposure_k=exposure)
-    # New examinees, not the ones tuned on. Seeds 1-4 give 1.00 before and 0.27 after.
-    after = max_exposure(tuned, policy, np.random.default_rng(4).standard_normal(500), seed=5)
+    after = max_exposure(tuned, policy, np.random.default_rng(4).standard_normal(1000), seed=5)
 
-    assert before == 1.0  # max information with one start theta: everyone's first item
-    assert after <= 0.25 + 0.05
+    assert before == 1.0  # max information from one start theta: everyone's first item
+    # On new examinees. ~50 items sit near the cap, and the largest of 50 binomial rates with
+    # SD 0.014 lands ~0.03 above it; these seeds give 0.295.
+    assert after <= 0.25 + 0.06
     assert np.all((exposure > 0.0) & (exposure <= 1.0))
-    assert np.sum(exposure < 1.0) >= 10
+    assert np.sum(exposure < 1.0) >= 20
 
 
 def test_sympson_hetter_tuning_is_reproducible_and_leaves_a_rarely_used_bank_alone():
@@ -458,7 +479,7 @@ def test_simulate_sessions_of_one_examinee_is_run_session(seed, exposure_control
     exposure = rng.uniform(0.2, 1.0, 60) if exposure_controlled else None
     bank = make_bank(seed, 60, 6, SIX_SKILLS_IN_THREE_AREAS, exposure)
     policy = cat.CatPolicy(
-        tuple(rng.choice([0.0, 1.0, 2.0], 5).tolist()) + (1.0,),
+        (*rng.choice([0.0, 1.0, 2.0], 5).tolist(), 1.0),
         se_threshold=0.5,
         min_items=int(rng.integers(0, 6)),
         max_items=int(rng.integers(6, 25)),
@@ -468,17 +489,19 @@ def test_simulate_sessions_of_one_examinee_is_run_session(seed, exposure_control
     levels: list[cat.Experience] = list(rng.choice(["none", "some", "professional"], 6))
     correct = rng.random((1, 60)) < 0.6
 
+    generator = np.random.default_rng(seed + 1)
     alone, reason = cat.run_session(
         bank,
         policy,
-        cat.start_session(bank, policy, levels),
+        cat.start_session(bank, policy, levels, generator),
         lambda j: bool(correct[0, j]),
-        np.random.default_rng(seed + 1),
+        generator,
     )
     ((together, together_reason),) = cat.simulate_sessions(
         bank, policy, [levels], correct, np.random.default_rng(seed + 1)
     )
     assert (together.administered, together.responses) == (alone.administered, alone.responses)
+    assert together.passed_over == alone.passed_over
     assert together_reason == reason
     for mine, theirs in zip(together.estimates, alone.estimates, strict=True):
         assert mine.theta == pytest.approx(theirs.theta, abs=1e-9)
@@ -498,9 +521,11 @@ def test_an_unanswered_skill_gets_the_leave_out_area_prior(seed, answers):
     session = answered(bank, policy, dict(zip(items, answers, strict=True)), level="none")
     estimates = cat.skill_estimates(bank, policy, session)
 
-    area = irt.estimate_eap(np.array(answers, dtype=float), bank.items.take(items), prior_mean=-1.0)
-    if not answers:
-        area = irt.AbilityEstimate(-1.0, 1.0)
+    area = irt.AbilityEstimate(-1.0, 1.0)
+    if answers:
+        area = irt.estimate_eap(
+            np.array(answers, dtype=float), bank.items.take(items), prior_mean=-1.0
+        )
     assert estimates[4].theta == pytest.approx(area.theta, abs=1e-12)
     assert estimates[4].standard_error == pytest.approx(
         math.hypot(0.5, area.standard_error), abs=1e-12
@@ -543,8 +568,8 @@ def test_a_wrong_answer_in_a_strong_area_is_shrunk_towards_the_area(seed, n_righ
 
 
 def test_shrinkage_recovers_skills_better_than_each_skill_alone():
-    # 400 examinees, 6 skills in 3 areas, ~3 items per skill: skill = area + N(0, 0.6).
-    # Seed 5 gives RMSE 0.63 with the area prior against 0.73 for each skill on its own.
+    # 400 examinees, 6 skills in 3 areas, 3 items per skill: skill = area + N(0, 0.6^2).
+    # Seed 5 gives RMSE 0.772 with the area prior against 0.843 for each skill on its own.
     rng = np.random.default_rng(5)
     bank = make_bank(5, 120, 6, SIX_SKILLS_IN_THREE_AREAS)
     policy = cat.CatPolicy((1.0,) * 6, min_items=18, max_items=18, max_items_per_skill=4)
@@ -557,8 +582,9 @@ def test_shrinkage_recovers_skills_better_than_each_skill_alone():
     correct = rng.random((400, 120)) < probability
     sessions = cat.simulate_sessions(bank, policy, [["some"] * 6] * 400, correct, rng)
 
-    pooled, alone = [], []
-    for (session, _), truth in zip(sessions, theta, strict=True):
+    pooled: list[float] = []
+    alone: list[float] = []
+    for session, _ in sessions:
         pooled.extend(e.theta for e in cat.skill_estimates(bank, policy, session))
         on_its_own = cat.skill_estimates(
             dataclasses.replace(bank, area_of_skill=np.arange(6)), policy, session
@@ -568,7 +594,7 @@ def test_shrinkage_recovers_skills_better_than_each_skill_alone():
     errors_alone = np.array(alone) - theta.ravel()
     rmse_pooled = float(np.sqrt(np.mean(errors_pooled**2)))
     rmse_alone = float(np.sqrt(np.mean(errors_alone**2)))
-    assert rmse_pooled < rmse_alone - 0.05
+    assert rmse_pooled < rmse_alone - 0.04
 
 
 # --- the diagnostic's policy ----------------------------------------------------------------

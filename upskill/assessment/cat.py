@@ -22,7 +22,8 @@ One step of a session:
    assessed skills x its SE, skipping precise or exhausted areas); :func:`choose_skill` picks
    the assessed skill of that area asked about least so far.
 3. :func:`select_item` ranks that skill's unseen items by Fisher information at the area's
-   theta and applies randomesque and Sympson-Hetter exposure control (see there).
+   theta and applies randomesque and Sympson-Hetter exposure control (see there and
+   :func:`start_session`).
 4. :func:`record_response` appends the answer and re-scores that item's area.
 
 :func:`simulate_sessions` runs many sessions at once with the same rules (for simulation
@@ -113,10 +114,11 @@ class ItemBank:
     and the items' Sympson-Hetter exposure parameters.
 
     ``area_of_skill[s]`` is skill s's area (0 .. n_areas - 1, every area used); left empty (the
-    default) every skill is its own area. ``exposure_k[j]`` in (0, 1] is the probability that
-    item j is administered when selection reaches it (see :func:`select_item`); left empty (the
-    default) it is 1 for every item, i.e. no exposure control beyond randomesque. The arrays are
-    read-only; ``dataclasses.replace(bank, exposure_k=k)`` gives a bank with new parameters.
+    default) every skill is its own area. ``exposure_k[j]`` in (0, 1] is the Sympson-Hetter
+    probability that item j may be administered to an examinee whose selection reaches it (see
+    :func:`start_session` and :func:`select_item`); left empty (the default) it is 1 for every
+    item, i.e. no exposure control beyond randomesque. The arrays are read-only;
+    ``dataclasses.replace(bank, exposure_k=k)`` gives a bank with new parameters.
     """
 
     items: irt.ItemParameters
@@ -186,6 +188,11 @@ class ItemBank:
         return self.items.n_items
 
     @property
+    def exposure_controlled(self) -> bool:
+        """Whether any item has an exposure parameter below 1."""
+        return bool(np.any(self.exposure_k < 1.0))
+
+    @property
     def n_areas(self) -> int:
         return int(self.area_of_skill.max()) + 1
 
@@ -241,16 +248,22 @@ class DiagnosticPolicySettings(TypedDict):
     skill_spread: float
 
 
-# The role diagnostic, chosen with bench/cat_simulation.py's starter-bank run (8 roles of 13-16
-# skills, ~5 provisional items per skill, 1,000 simulated examinees per role). With ~2 items per
-# skill no area reaches a small SE in 30 items, so the length is what the diagnostic spends:
-# stopping at area SE <= 0.45 after at least 20 items ends early only for examinees whose areas
-# are already clear, and 30 items is the ceiling people will sit through.
+# The role diagnostic, chosen with `python -m bench.cat_simulation --part starter --grid`: 8 roles
+# of 13-16 skills, the 350-item starter bank (5 items per skill, provisional parameters), 1,000
+# simulated examinees per role (table in bench/README.md). Skills classified right against the
+# role's targets: 77.1% (each skill on its own answers: 71.3%, prior alone: 64.0%). It grows with
+# length (20 items 74.8%, 24 items 76.0%), so the diagnostic runs to 30 items, or 26-30 with at
+# most 2 per skill (a 13-skill role ends at 26); stopping earlier needs every area at SE 0.65,
+# which ~2 items per skill rarely give. The per-skill cap is what spreads the items over a role's
+# areas: with 3 per skill and SE 0.45 the heaviest area takes nearly all of them and one-skill
+# areas get none (75.3%); with the cap of 2, thresholds 0.45-0.75 all give 76.7-77.1%. Max item
+# exposure: 0.78 (cap 3: 0.90). Randomesque-2 costs 0.4 points against plain maximum information
+# (k = 1: 77.5%, but every examinee of a role then gets the same opening items, exposure 1.0).
 DIAGNOSTIC_POLICY_DEFAULTS: Final[DiagnosticPolicySettings] = {
-    "se_threshold": 0.45,
+    "se_threshold": 0.65,
     "min_items": 20,
     "max_items": 30,
-    "max_items_per_skill": 3,
+    "max_items_per_skill": 2,
     "randomesque_k": 2,
     "prior_sd": 1.0,
     "skill_spread": 0.6,
@@ -269,13 +282,15 @@ class Session:
 
     ``start_theta`` has one entry per skill (from the self-reported experience); ``estimates``
     one per AREA (its EAP from all the area's answers). Per-skill estimates come from
-    :func:`skill_estimates`.
+    :func:`skill_estimates`. ``passed_over`` lists, in increasing order, the items that exposure
+    control refuses this examinee (drawn by :func:`start_session`).
     """
 
     start_theta: tuple[float, ...]
     administered: tuple[int, ...]
     responses: tuple[bool, ...]
     estimates: tuple[irt.AbilityEstimate, ...]
+    passed_over: tuple[int, ...] = ()
 
     @property
     def n_administered(self) -> int:
@@ -394,16 +409,17 @@ def _walk(
     policy: CatPolicy,
     candidates: IntArray,
     eligible: BoolArray,
+    refused: BoolArray,
     theta: FloatArray,
     rng: np.random.Generator,
 ) -> tuple[IntArray, IntArray]:
     """The selection walk of :func:`select_item` for N sessions.
 
     ``candidates`` (N, m) holds each row's items in increasing index order, ``eligible`` which
-    of them may be given (every row needs one), ``theta`` the ability they are ranked at.
-    Returns the items in walk order (N, m) and the position where each walk stops (N,).
-    Draws (N, min(k, m)) uniforms to shuffle the randomesque top, then, unless every exposure
-    parameter of the bank is 1, (N, m) uniforms for the Sympson-Hetter acceptances.
+    of them are unseen (every row needs one), ``refused`` which ones the session's exposure
+    control refuses, and ``theta`` the ability they are ranked at. Returns the items in walk
+    order (N, m) and the position where each walk stops (N,): the first eligible item not
+    refused, else the last eligible one. Draws (N, min(k, m)) uniforms from ``rng``.
     """
     n_rows, width = candidates.shape
     information = np.where(
@@ -418,9 +434,7 @@ def _walk(
     keys = np.where(position[:top] < count, rng.random((n_rows, top)), 2.0 + position[:top])
     ranked[:, :top] = np.take_along_axis(ranked[:, :top], np.argsort(keys, axis=1), axis=1)
     order: IntArray = np.take_along_axis(candidates, ranked, axis=1)
-    if np.all(bank.exposure_k >= 1.0):
-        return order, np.zeros(n_rows, dtype=np.int64)
-    accepted = (rng.random((n_rows, width)) < bank.exposure_k[order]) & (position < count)
+    accepted = (position < count) & ~np.take_along_axis(refused, ranked, axis=1)
     stop: IntArray = np.where(accepted.any(axis=1), np.argmax(accepted, axis=1), count[:, 0] - 1)
     return order, stop
 
@@ -446,13 +460,32 @@ def _stop_codes(
 # --- one session ---------------------------------------------------------------------------
 
 
-def start_session(bank: ItemBank, policy: CatPolicy, experience: Sequence[Experience]) -> Session:
+def start_session(
+    bank: ItemBank,
+    policy: CatPolicy,
+    experience: Sequence[Experience],
+    rng: np.random.Generator | None = None,
+) -> Session:
     """A session with nothing administered; each area's estimate is its prior: mean of the start
     thetas (from the self-reported experience) of the area's assessed skills, or of all its
-    skills if none is assessed; SD ``policy.prior_sd``. Raises ValueError unless ``experience``
-    and the policy's weights have one entry per skill of the bank."""
+    skills if none is assessed; SD ``policy.prior_sd``.
+
+    With exposure control (some ``bank.exposure_k`` < 1) the session's Sympson-Hetter decisions
+    are drawn here, one uniform per item from ``rng``: item j is passed over for this examinee
+    iff its draw is >= K_j. Deciding up front is the textbook procedure (decide when selection
+    first reaches an item, and never offer a refused item again) with the draw made earlier.
+    Raises ValueError unless ``experience`` and the policy's weights have one entry per skill,
+    or if such a bank comes without ``rng``.
+    """
     if len(experience) != bank.n_skills or len(policy.target_weights) != bank.n_skills:
         raise ValueError("experience and target weights need one entry per skill")
+    passed_over: tuple[int, ...] = ()
+    if bank.exposure_controlled:
+        if rng is None:
+            raise ValueError(
+                "a bank with exposure control needs rng to draw the session's refusals"
+            )
+        passed_over = tuple(int(j) for j in np.flatnonzero(_refusals(bank, 1, rng)[0]))
     start = tuple(START_THETA_BY_EXPERIENCE[level] for level in experience)
     means = _area_prior_means(bank, policy, np.array([start]))[0]
     return Session(
@@ -460,7 +493,14 @@ def start_session(bank: ItemBank, policy: CatPolicy, experience: Sequence[Experi
         administered=(),
         responses=(),
         estimates=tuple(irt.AbilityEstimate(float(m), policy.prior_sd) for m in means),
+        passed_over=passed_over,
     )
+
+
+def _refusals(bank: ItemBank, n_sessions: int, rng: np.random.Generator) -> BoolArray:
+    """(N, J): the Sympson-Hetter refusals of N new sessions, from (N, J) uniforms."""
+    refused: BoolArray = rng.random((n_sessions, bank.n_items)) >= bank.exposure_k
+    return refused
 
 
 def _prior_means_of(bank: ItemBank, policy: CatPolicy, session: Session) -> FloatArray:
@@ -528,18 +568,23 @@ def skill_estimates(
     skills = _administered_skills(bank, session)
     areas = bank.area_of_skill[skills]
     prior_means = _prior_means_of(bank, policy, session)
+
+    def area_eap(chosen: BoolArray, area: int) -> irt.AbilityEstimate:
+        return _eap(bank, session, chosen, float(prior_means[area]), policy.prior_sd)
+
+    whole_area: dict[int, irt.AbilityEstimate] = {}  # the prior of skills without answers
     estimates = []
     for skill in range(bank.n_skills):
         area = int(bank.area_of_skill[skill])
-        rest = _eap(
-            bank,
-            session,
-            (areas == area) & (skills != skill),
-            float(prior_means[area]),
-            policy.prior_sd,
-        )
+        own = skills == skill
+        if own.any():
+            rest = area_eap((areas == area) & ~own, area)
+        else:
+            rest = whole_area.get(area) or whole_area.setdefault(
+                area, area_eap(areas == area, area)
+            )
         spread = math.hypot(policy.skill_spread, rest.standard_error)
-        estimates.append(_eap(bank, session, skills == skill, rest.theta, spread))
+        estimates.append(_eap(bank, session, own, rest.theta, spread))
     return tuple(estimates)
 
 
@@ -583,11 +628,11 @@ def select_item(
     """The next item, from :func:`choose_skill`'s skill, with the caller's numpy Generator.
 
     The skill's unseen items are ranked by Fisher information at its AREA's current theta (ties
-    by lower index). The ``randomesque_k`` best are shuffled and put first, the rest follow in
-    rank order. Sympson-Hetter: the walk goes down this list and administers item j with
-    probability ``bank.exposure_k[j]``, stopping at the first acceptance; if every item is
-    refused the last one is administered. With all exposure parameters 1 this is a uniform pick
-    among the top ``randomesque_k``, and with k = 1 plain maximum information.
+    by lower index). The ``randomesque_k`` best are shuffled (one uniform each from ``rng``) and
+    put first, the rest follow in rank order. Sympson-Hetter: the walk goes down this list and
+    administers the first item the session has not passed over (see :func:`start_session`);
+    if it has passed over every one, it administers the last. Without exposure control this is
+    a uniform pick among the top ``randomesque_k``, and with k = 1 plain maximum information.
 
     Never returns an administered item; None when no area is open. Does not apply the stopping
     rule: call :func:`stop_reason` first.
@@ -596,10 +641,11 @@ def select_item(
     if skill is None:
         return None
     candidates = bank.skill_items[skill : skill + 1]
-    given = set(session.administered)
+    given, passed = set(session.administered), set(session.passed_over)
     eligible = np.array([[j >= 0 and j not in given for j in candidates[0].tolist()]])
+    refused = np.array([[j in passed for j in candidates[0].tolist()]])
     theta = session.estimates[int(bank.area_of_skill[skill])].theta
-    order, stop = _walk(bank, policy, candidates, eligible, np.array([theta]), rng)
+    order, stop = _walk(bank, policy, candidates, eligible, refused, np.array([theta]), rng)
     return int(order[0, stop[0]])
 
 
@@ -641,7 +687,7 @@ def run_session(
 @dataclass(frozen=True)
 class _Simulation:
     sessions: tuple[tuple[Session, StopReason], ...]
-    reached: FloatArray  # (J,) how many examinees' selection walks reached each item
+    reached: FloatArray  # (J,) how many examinees' selection walks ever reached each item
 
 
 @dataclass
@@ -660,12 +706,16 @@ class _Sessions:
     se: FloatArray  # (N, n_areas)
     counts: IntArray  # (N, n_skills)
     seen: BoolArray  # (N, J)
+    refused: BoolArray  # (N, J): passed over by exposure control
+    reached: BoolArray  # (N, J): reached by a selection walk (administered or passed over)
     sequence: IntArray  # (N, max_items): administered items in order, -1 after the last
     correct: BoolArray  # (N, max_items): the answers, in the same order
     n_given: IntArray  # (N,)
 
     @classmethod
-    def start(cls, bank: ItemBank, policy: CatPolicy, start_theta: FloatArray) -> _Sessions:
+    def start(
+        cls, bank: ItemBank, policy: CatPolicy, start_theta: FloatArray, rng: np.random.Generator
+    ) -> _Sessions:
         n = start_theta.shape[0]
         prior_mean = _area_prior_means(bank, policy, start_theta)
         log_weights = np.log(irt.Quadrature.normal().weights)
@@ -677,6 +727,12 @@ class _Sessions:
             se=np.full((n, bank.n_areas), policy.prior_sd),
             counts=np.zeros((n, bank.n_skills), dtype=np.int64),
             seen=np.zeros((n, bank.n_items), dtype=bool),
+            refused=(
+                _refusals(bank, n, rng)
+                if bank.exposure_controlled
+                else np.zeros((n, bank.n_items), dtype=bool)
+            ),
+            reached=np.zeros((n, bank.n_items), dtype=bool),
             sequence=np.full((n, policy.max_items), -1, dtype=np.int64),
             correct=np.zeros((n, policy.max_items), dtype=bool),
             n_given=np.zeros(n, dtype=np.int64),
@@ -720,6 +776,7 @@ class _Sessions:
                 irt.AbilityEstimate(float(t), float(s))
                 for t, s in zip(self.theta[row], self.se[row], strict=True)
             ),
+            passed_over=tuple(int(j) for j in np.flatnonzero(self.refused[row])),
         )
 
 
@@ -731,10 +788,9 @@ def _simulate(
     rng: np.random.Generator,
 ) -> _Simulation:
     """All sessions in lock step: one selection walk for every unfinished session per round."""
-    state = _Sessions.start(bank, policy, start_theta)
-    n_rows, n_items = correct.shape
+    state = _Sessions.start(bank, policy, start_theta, rng)
+    n_rows = correct.shape[0]
     reasons = np.zeros(n_rows, dtype=np.int64)
-    reached = np.zeros(n_items)
     active = np.arange(n_rows)
     while True:
         open_skills = _open_skills(bank, policy, state.counts[active])
@@ -746,12 +802,14 @@ def _simulate(
         areas = _choose_areas(bank, policy, open_skills, state.se[active])
         skills = _choose_skills(bank, policy, open_skills, state.counts[active], areas)
         candidates = bank.skill_items[skills]
-        eligible = (candidates >= 0) & ~np.take_along_axis(
-            state.seen[active], np.maximum(candidates, 0), axis=1
+        columns = np.maximum(candidates, 0)
+        eligible = (candidates >= 0) & ~np.take_along_axis(state.seen[active], columns, axis=1)
+        refused = np.take_along_axis(state.refused[active], columns, axis=1)
+        order, stop = _walk(
+            bank, policy, candidates, eligible, refused, state.theta[active, areas], rng
         )
-        order, stop = _walk(bank, policy, candidates, eligible, state.theta[active, areas], rng)
-        walked = order[np.arange(order.shape[1]) <= stop[:, np.newaxis]]
-        reached += np.bincount(walked, minlength=n_items)
+        walked = np.arange(order.shape[1]) <= stop[:, np.newaxis]
+        state.reached[np.repeat(active, walked.sum(axis=1)), order[walked]] = True
         items = order[np.arange(active.size), stop]
         state.record(bank, policy, active, items, correct[active, items])
     sessions = tuple(
@@ -759,7 +817,7 @@ def _simulate(
         for row, code in enumerate(reasons)
         if (reason := _STOP_REASONS[int(code)]) is not None
     )
-    return _Simulation(sessions, reached)
+    return _Simulation(sessions, state.reached.sum(axis=0, dtype=np.float64))
 
 
 def simulate_sessions(
@@ -770,12 +828,13 @@ def simulate_sessions(
     rng: np.random.Generator,
 ) -> tuple[tuple[Session, StopReason], ...]:
     """N complete sessions run at once: what :func:`run_session` gives for examinee e from
-    ``start_session(bank, policy, experience[e])`` with ``answer(j) = correct[e, j]``.
+    ``start_session(bank, policy, experience[e], rng)`` with ``answer(j) = correct[e, j]``.
 
     The rules are the same code, and scoring the same EAP; the random draws come from ``rng`` in
-    a different order, so the sessions follow the same distribution (and for N = 1 are the same
-    session, to floating-point rounding of the estimates). Meant for simulation studies: a round
-    costs a few vectorised passes over an (N x J) array instead of N Python-level steps.
+    a different order, so the sessions follow the same distribution (and for N = 1 they are the
+    session that start_session and run_session give with this Generator, to floating-point
+    rounding of the estimates). Meant for simulation studies: a round costs a few vectorised
+    passes over (N x items per skill) arrays instead of N Python-level steps.
     Raises ValueError unless ``correct`` is (N, J) and every ``experience`` has one entry per skill.
     """
     answers = np.asarray(correct, dtype=bool)
@@ -806,11 +865,12 @@ def tune_sympson_hetter(
 
     The standard iterative procedure (Sympson & Hetter 1985): start from K = 1; each iteration
     simulates the examinees with abilities ``thetas`` (shape (N,): the same ability in every
-    skill, or (N, n_skills)) under the current K, measures each item's selection rate P(S_j)
-    (the share of examinees whose selection walk reached j, see :func:`select_item`) and sets
-    K_j = min(1, r_max / P(S_j)). The administration rate P(A_j) <= K_j P(S_j) then settles at
-    or below ``r_max`` where the bank is deep enough; in a skill with too few items for ``r_max``
-    the last-item rule of :func:`select_item` still administers over-exposed items.
+    skill, or (N, n_skills)) under the current K (:func:`simulate_sessions`), measures each
+    item's selection rate P(S_j), the share of examinees whose selection walk reached j
+    (administered or passed over), and sets K_j = min(1, r_max / P(S_j)). Since a reached item
+    is administered with probability K_j, the administration rate P(A_j) = K_j P(S_j) settles
+    near ``r_max`` where the bank is deep enough. In a skill with too few items for ``r_max``
+    no K can help: the last-item rule of :func:`select_item` still administers them.
     ``bank.exposure_k`` is ignored. Every examinee starts with ``experience`` (default "some" in
     every skill). Answers are drawn from the 3PL once, so every iteration sees the same
     examinees. Deterministic for a given Generator state; raises ValueError on bad arguments.

@@ -209,8 +209,11 @@ def _experience_by_skill(role_bank: _RoleBank, experience: Mapping[str, str]
 def _session(role_bank: _RoleBank, attempt: DiagnosticAttempt,
              responses: Sequence[DiagnosticResponse]) -> cat.Session:
     policy = _policy(role_bank)
+    # Sympson-Hetter draws are made once per attempt; the same stream on every replay keeps
+    # the items passed over the same across requests.
     session = cat.start_session(role_bank.bank, policy,
-                                _experience_by_skill(role_bank, attempt.experience))
+                                _experience_by_skill(role_bank, attempt.experience),
+                                rng=np.random.default_rng([attempt.seed, _EXPOSURE_STREAM]))
     for response in responses:
         index = role_bank.index_of_item.get(response.item_id)
         if index is None:  # the item left the bank after it was answered: keep the rest
@@ -323,6 +326,9 @@ def start_diagnostic(user: User, role_slug: str, experience: Mapping[str, str]
         )
         _advance(role_bank, attempt, [])
     return state_of(user, attempt.pk)
+
+
+_EXPOSURE_STREAM = 2**31  # distinct from the per-step selection streams (step < 2**31)
 
 
 def _rng(attempt: DiagnosticAttempt, step: int) -> np.random.Generator:
