@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("upskill.catalog.urls")),
     path("", include("upskill.learning.urls")),
     path("", include("upskill.assessment.urls")),
+    path("", include("upskill.labs.urls")),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

@@ -6,6 +6,11 @@
 import { EditorView, basicSetup } from "codemirror";
 import { python } from "@codemirror/lang-python";
 
+// Our CSP allows no inline styles; CodeMirror mounts its theme as a <style> element, so the
+// page hands us the response's nonce (django-csp) and CodeMirror tags its styles with it.
+const nonceMeta = document.querySelector('meta[name="csp-nonce"]');
+const nonce = nonceMeta ? nonceMeta.content : "";
+
 function enhance(textarea) {
   const label = textarea.labels && textarea.labels[0] ? textarea.labels[0].textContent.trim() : "Code";
   const view = new EditorView({
@@ -14,6 +19,7 @@ function enhance(textarea) {
       basicSetup,
       python(),
       EditorView.lineWrapping,
+      ...(nonce ? [EditorView.cspNonce.of(nonce)] : []),
       EditorView.contentAttributes.of({ "aria-label": label }),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) textarea.value = update.state.doc.toString();

@@ -8,6 +8,7 @@ run the same checks over all of them, so a new page is one line here.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +27,22 @@ from tests.browser.content import (
     release_new_version,
 )
 from tests.browser.support import problems_of
+from tests.labs.conftest import CONTENT as ALL_CONTENT
+from tests.labs.conftest import write_lab_skills
+from tests.labs.test_services import GOOD_CODE as LAB_CODE
+from tests.labs.test_services import result_for as lab_result
 from upskill.accounts import services
 from upskill.accounts.models import Organization, User
 from upskill.assessment import services as diagnostic
 from upskill.assessment.models import DiagnosticAttempt, Item
+from upskill.catalog import services as catalog_services
+from upskill.labs import services as labs
 from upskill.learning import services as learning
 
 ANONYMOUS = "anonymous"
 LEARNER = "learner"
+
+LAB_CONTENT = ALL_CONTENT / "labs"
 
 LEARNER_EMAIL = "ada@example.test"
 TEAM_NAME = "Acme Analytics"
@@ -195,6 +204,40 @@ def make_author_after_a_diagnostic(learner: User, root: Path) -> None:
     finish_diagnostic(learner, root)
 
 
+def import_labs(root: Path) -> None:
+    """The real labs package and the skills it evidences, imported next to ``root``'s catalog."""
+    labs_root = root.parent / "labs-content"
+    if not labs_root.exists():
+        shutil.copytree(LAB_CONTENT, labs_root / "labs")
+        write_lab_skills(labs_root)
+    report = catalog_services.import_content(labs_root)
+    assert report.ok, report.problems
+
+
+def with_a_graded_lab(learner: User, root: Path) -> None:
+    """The labs imported, and one graded churn submission of the learner (graded as the
+    worker records it, without running the sandbox)."""
+    import_labs(root)
+    submission = labs.submit(learner, "telco-churn", LAB_CODE, "editor")
+    assert submission.job is not None
+    labs.record_grading(submission.job, lab_result(submission))
+
+
+def open_my_submission(page: Page) -> Response:
+    page.goto("/labs/portfolio/")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name=re.compile("See submission")).first.click()
+    response = navigation.value
+    assert response is not None
+    return response
+
+
+def submit_empty_lab(page: Page) -> Response:
+    page.goto("/labs/telco-churn/")
+    page.locator("textarea#code").evaluate("el => { el.value = ''; }")
+    return submit(page, "Submit for grading")
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -270,6 +313,18 @@ SCREENS = [
            prepare=finish_diagnostic, shows="Open my learning path"),
     Screen("item-analysis", "/authoring/item-analysis/", who=LEARNER, catalog=True,
            prepare=make_author_after_a_diagnostic, shows="sql-querying-1"),
+    Screen("labs", "/labs/", who=LEARNER, catalog=True, prepare=with_a_graded_lab,
+           shows="Predict which telecom customers will leave"),
+    Screen("lab", "/labs/telco-churn/", who=LEARNER, catalog=True, prepare=with_a_graded_lab,
+           shows="Your solution (Python)"),
+    Screen("lab-submit-errors", "/labs/telco-churn/", who=LEARNER, status=400, catalog=True,
+           prepare=with_a_graded_lab, arrive=submit_empty_lab, shows="is empty"),
+    Screen("lab-submission", "/labs/telco-churn/", who=LEARNER, catalog=True,
+           prepare=with_a_graded_lab, arrive=open_my_submission, shows="Passed"),
+    Screen("lab-leaderboard", "/labs/telco-churn/leaderboard/", who=LEARNER, catalog=True,
+           prepare=with_a_graded_lab, shows="(you)"),
+    Screen("lab-portfolio", "/labs/portfolio/", who=LEARNER, catalog=True,
+           prepare=with_a_graded_lab, shows="comes with credentials"),
 ]
 
 
