@@ -32,8 +32,12 @@ length, RMSE of the role's skills (``cat.skill_estimates``) and areas, the large
 and the share of the role's skills classified correctly against its target level (mastered iff
 theta >= ``bank.TARGET_THETA[level]``), beside the same share for each skill scored on its own
 answers alone (no area) and for the prior alone. Missing or malformed item files are reported
-and skipped. ``--grid`` compares a set of candidate policies (the table used to choose the
-defaults).
+and skipped. On the same examinees and answers, per role: catsim's max-information CAT (ML) on
+the role's items as one scale (no content balancing; its one theta scores every skill), fixed
+at our mean length rounded, and the best fixed form of that length (most informative at
+theta = 0; each skill by the EAP of its own form items, the whole form's EAP if it has none),
+with our time per selection as a ratio to catsim's. ``--grid`` compares a set of candidate
+policies (the table used to choose the defaults).
 
 Run: ``.venv/bin/python -m bench.cat_simulation`` (``--part simulated|starter``,
 ``--examinees``, ``--items``, ``--peer k1``, ``--role-examinees``, ``--grid``).
@@ -381,6 +385,23 @@ def load_starter_bank(content: Path) -> StarterBank | None:
 
 
 @dataclass(frozen=True)
+class MethodRow:
+    """One method on one role's examinees, scored on the role's skills."""
+
+    name: str
+    length: float
+    skill_rmse: float
+    max_exposure: float
+    accuracy: float  # share of (examinee, role skill) classified right
+    selection_s: float = 0.0  # total time choosing items (0: not timed)
+    selections: int = 0
+
+    @property
+    def ms_per_selection(self) -> float | None:
+        return 1e3 * self.selection_s / self.selections if self.selections else None
+
+
+@dataclass(frozen=True)
 class RoleResult:
     role: str
     n_skills: int
@@ -393,6 +414,9 @@ class RoleResult:
     accuracy: float  # share of (examinee, role skill) classified right, two-level estimates
     accuracy_alone: float  # the same with each skill scored on its own answers only
     accuracy_prior: float  # the same from the prior alone (no answers)
+    # With ``compare``: ours, catsim's max-information CAT and the best fixed form on the same
+    # examinees and answers (see ``_compare_methods``).
+    methods: tuple[MethodRow, ...] = ()
 
     def row(self) -> str:
         unmeasured = f"({self.n_unmeasured} no items)" if self.n_unmeasured else ""
@@ -426,9 +450,11 @@ def simulate_role(
     n_examinees: int,
     rng: np.random.Generator,
     r_max: float | None = None,
+    compare: bool = False,
 ) -> RoleResult:
     """One role's diagnostic for simulated examinees; with ``r_max``, Sympson-Hetter exposure
-    parameters tuned for it on as many other examinees first."""
+    parameters tuned for it on as many other examinees first; with ``compare``, also catsim's
+    max-information CAT and the best fixed form on the same examinees and answers."""
     levels = starter.roles[role]
     weights = np.zeros(starter.bank.n_skills)
     weights[list(levels)] = list(levels.values())
@@ -466,6 +492,20 @@ def simulate_role(
         [j for session, _ in sessions for j in session.administered], minlength=bank.n_items
     )
     sizes = np.bincount(bank.skill, minlength=bank.n_skills)
+    methods: tuple[MethodRow, ...] = ()
+    if compare:
+        lengths = np.array([s.n_administered for s, _ in sessions], dtype=float)
+        ours_s, ours_n = _time_our_selections(bank, policy, correct, rng)
+        ours = MethodRow(
+            "ours",
+            float(lengths.mean()),
+            float(np.sqrt(np.mean((skill_theta - truth) ** 2))),
+            float(exposure.max() / n_examinees),
+            float(np.mean((skill_theta >= cut) == mastered)),
+            ours_s,
+            ours_n,
+        )
+        methods = _compare_methods(bank, role_skills, cut, truth, correct, ours)
     return RoleResult(
         role=role,
         n_skills=role_skills.size,
@@ -480,7 +520,130 @@ def simulate_role(
         accuracy=float(np.mean((skill_theta >= cut) == mastered)),
         accuracy_alone=float(np.mean((alone_theta >= cut) == mastered)),
         accuracy_prior=float(np.mean((cut <= 0.0) == mastered)),
+        methods=methods,
     )
+
+
+TIMED_EXAMINEES = 200  # examinees replayed one selection at a time to time our selector
+
+
+def _time_our_selections(
+    bank: cat.ItemBank, policy: cat.CatPolicy, correct: np.ndarray, rng: np.random.Generator
+) -> tuple[float, int]:
+    """Total time of ``cat.select_item`` and the number of calls, replaying the first
+    ``TIMED_EXAMINEES`` examinees session by session on the same answers (the scored run is
+    ``cat.simulate_sessions``, batched, so it has no per-selection time)."""
+    elapsed, calls = 0.0, 0
+    for e in range(min(TIMED_EXAMINEES, correct.shape[0])):
+        session = cat.start_session(bank, policy, ["some"] * bank.n_skills, rng)
+        while cat.stop_reason(bank, policy, session) is None:
+            started = time.perf_counter()
+            item = cat.select_item(bank, policy, session, rng)
+            elapsed += time.perf_counter() - started
+            calls += 1
+            assert item is not None
+            session = cat.record_response(bank, policy, session, item, bool(correct[e, item]))
+    return elapsed, calls
+
+
+def _compare_methods(
+    bank: cat.ItemBank,
+    role_skills: np.ndarray,
+    cut: np.ndarray,
+    truth: np.ndarray,
+    correct: np.ndarray,
+    ours: MethodRow,
+) -> tuple[MethodRow, ...]:
+    """Ours, catsim's max-information CAT (when catsim imports) and the best fixed form, all of
+    length ``round(ours.length)`` but ours, on the role's items and the same (N, J) answers."""
+    length = round(ours.length)
+    pool = np.flatnonzero(np.isin(bank.skill, role_skills))
+    length = min(length, pool.size)
+    n = truth.shape[0]
+
+    def scored(name: str, estimate: np.ndarray, exposure: np.ndarray, **timing: Any) -> MethodRow:
+        return MethodRow(
+            name,
+            float(length),
+            float(np.sqrt(np.mean((estimate - truth) ** 2))),
+            float(exposure.max() / n),
+            float(np.mean((estimate >= cut) == (truth >= cut))),
+            **timing,
+        )
+
+    rows = [ours]
+    if catsim_available():
+        theta, exposure, selection_s = _catsim_fixed_length(bank, pool, length, correct)
+        rows.append(
+            scored(
+                "catsim max-info (ML)",
+                np.repeat(theta[:, np.newaxis], role_skills.size, axis=1),
+                exposure,
+                selection_s=selection_s,
+                selections=n * length,
+            )
+        )
+    # The best fixed form: the role's `length` items most informative at theta = 0.
+    form = pool[np.argsort(-irt.item_information(0.0, bank.items.take(pool)), kind="stable")]
+    form = form[:length]
+    answers = correct[:, form].astype(float)
+    overall = irt.estimate_eap_many(answers, bank.items.take(form)).theta
+    columns = []
+    for skill in role_skills:
+        mine = form[bank.skill[form] == skill]
+        if mine.size == 0:
+            columns.append(overall)
+        else:
+            columns.append(
+                irt.estimate_eap_many(correct[:, mine].astype(float), bank.items.take(mine)).theta
+            )
+    exposure = np.zeros(bank.n_items)
+    exposure[form] = n
+    rows.append(scored("fixed form", np.column_stack(columns), exposure))
+    return tuple(rows)
+
+
+def _catsim_fixed_length(
+    bank: cat.ItemBank, pool: np.ndarray, length: int, correct: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """catsim's ``MaxInfoSelector`` + ``NumericalSearchEstimator`` (ML) on the items ``pool`` as
+    one scale, ``length`` items for everyone: (N,) final theta, (J,) exposure counts over the
+    whole bank, total selection time."""
+    from catsim.estimation import NumericalSearchEstimator  # type: ignore[import-not-found, unused-ignore]
+    from catsim.item_bank import ItemBank  # type: ignore[import-not-found, unused-ignore]
+    from catsim.selection import MaxInfoSelector  # type: ignore[import-not-found, unused-ignore]
+
+    items = bank.items.take(pool)
+    peer = ItemBank(np.column_stack([items.a, items.b, items.c, np.ones(pool.size)]))
+    selector, estimator = MaxInfoSelector(), NumericalSearchEstimator()
+    n = correct.shape[0]
+    estimates = np.zeros(n)
+    exposure = np.zeros(bank.n_items)
+    selection_s = 0.0
+    for e in range(n):
+        administered: list[int] = []
+        responses: list[bool] = []
+        theta = 0.0
+        for _ in range(length):
+            started = time.perf_counter()
+            selected = selector.select(
+                item_bank=peer, administered_items=administered, est_theta=theta
+            )
+            selection_s += time.perf_counter() - started
+            assert selected is not None
+            administered.append(int(selected))
+            responses.append(bool(correct[e, pool[int(selected)]]))
+            theta = float(
+                estimator.estimate(
+                    item_bank=peer,
+                    administered_items=administered,
+                    response_vector=responses,
+                    est_theta=theta,
+                )
+            )
+        estimates[e] = theta
+        exposure[pool[administered]] += 1
+    return estimates, exposure, selection_s
 
 
 def _skills_on_their_own(
@@ -545,6 +708,69 @@ def _mean_row(label: str, results: Sequence[RoleResult]) -> str:
     )
 
 
+COMPARE_HEADER = (
+    f"{'role':<26} {'method':<21} {'length':>6} {'skill RMSE':>10} {'max expo':>9} "
+    f"{'correct':>8} {'ms/select':>10}"
+)
+
+
+def _compare_row(role: str, row: MethodRow) -> str:
+    per = row.ms_per_selection
+    return (
+        f"{role:<26} {row.name:<21} {row.length:>6.1f} {row.skill_rmse:>10.3f} "
+        f"{row.max_exposure:>9.2f} {row.accuracy:>8.3f} "
+        f"{'-' if per is None else f'{per:.3f}':>10}"
+    )
+
+
+def print_comparison(results: Sequence[RoleResult], n_examinees: int) -> None:
+    """Ours, catsim and the fixed form per role on the same examinees and answers, the mean over
+    roles (max expo: the largest over roles) and ours / catsim's time per selection."""
+    if not results or not results[0].methods:
+        return
+    names = [row.name for row in results[0].methods]
+    if "catsim max-info (ML)" not in names:
+        print("\ncatsim is not installed: ours against the fixed form only")
+    print(
+        f"\nsame {n_examinees} examinees and answers per role. catsim: MaxInfoSelector + "
+        f"NumericalSearchEstimator (ML) on the role's items as ONE scale (no areas, skills or "
+        f"content balancing), fixed length = our mean length rounded; its one theta is every "
+        f"skill's estimate. fixed form: the role's items most informative at theta = 0, same "
+        f"length, each skill by EAP (N(0, 1)) of its own form items, the EAP of the whole form "
+        f"for a skill without one. ours: timed over {TIMED_EXAMINEES} replayed examinees"
+    )
+    print(COMPARE_HEADER)
+    for result in results:
+        for row in result.methods:
+            print(_compare_row(result.role, row))
+    for i, name in enumerate(names):
+        rows = [result.methods[i] for result in results]
+        mean = MethodRow(
+            name,
+            float(np.mean([r.length for r in rows])),
+            float(np.mean([r.skill_rmse for r in rows])),
+            max(r.max_exposure for r in rows),
+            float(np.mean([r.accuracy for r in rows])),
+            sum(r.selection_s for r in rows),
+            sum(r.selections for r in rows),
+        )
+        print(_compare_row("mean over roles", mean))
+    if "catsim max-info (ML)" in names:
+        peer = names.index("catsim max-info (ML)")
+
+        def ratio(ours: Sequence[MethodRow], theirs: Sequence[MethodRow]) -> float:
+            ours_per = sum(r.selection_s for r in ours) / sum(r.selections for r in ours)
+            theirs_per = sum(r.selection_s for r in theirs) / sum(r.selections for r in theirs)
+            return ours_per / theirs_per
+
+        per_role = ", ".join(
+            f"{r.role} {ratio([r.methods[0]], [r.methods[peer]]):.2f}" for r in results
+        )
+        overall = ratio([r.methods[0] for r in results], [r.methods[peer] for r in results])
+        print(f"time per selection, ours / catsim's: {overall:.2f} over all roles")
+        print(f"  per role: {per_role}")
+
+
 def starter_bank_part(args: argparse.Namespace) -> None:
     starter = load_starter_bank(CONTENT)
     if starter is None:
@@ -570,7 +796,9 @@ def starter_bank_part(args: argparse.Namespace) -> None:
     )
     roles = sorted(starter.roles)
 
-    def run(settings: Mapping[str, Any], r_max: float | None = None) -> list[RoleResult]:
+    def run(
+        settings: Mapping[str, Any], r_max: float | None = None, compare: bool = False
+    ) -> list[RoleResult]:
         return [
             simulate_role(
                 starter,
@@ -579,13 +807,14 @@ def starter_bank_part(args: argparse.Namespace) -> None:
                 args.role_examinees,
                 np.random.default_rng(args.seed),
                 r_max,
+                compare,
             )
             for role in roles
         ]
 
     started = time.perf_counter()
     defaults = cat.DIAGNOSTIC_POLICY_DEFAULTS
-    results = run(defaults)
+    results = run(defaults, compare=True)
     print(f"\npolicy cat.DIAGNOSTIC_POLICY_DEFAULTS: {_policy_text(defaults)}")
     print(ROLE_HEADER)
     for result in results:
@@ -595,6 +824,7 @@ def starter_bank_part(args: argparse.Namespace) -> None:
     # cannot be met, and trying only moves the exposure onto the fallback items.
     for r_max in (R_MAX, 0.5):
         print(_mean_row(f"... + Sympson-Hetter {r_max}", run(defaults, r_max)))
+    print_comparison(results, args.role_examinees)
     print(f"({time.perf_counter() - started:.1f} s)")
     if not args.grid:
         return
