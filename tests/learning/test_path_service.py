@@ -11,6 +11,7 @@ from tests.assessment.test_diagnostic import EXPERIENCE, RIGHT, WRONG, answer_al
 from tests.content_fixtures import lesson_md, write
 from upskill.accounts import services as accounts
 from upskill.accounts.models import User
+from upskill.assessment import cat
 from upskill.assessment import services as assessment
 from upskill.catalog import services as catalog
 from upskill.catalog.models import Role
@@ -19,6 +20,13 @@ from upskill.learning import planning
 from upskill.learning import profile as profiles
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def four_items_per_skill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture role has two skills; the starter policy's two items per skill would leave
+    an all-right learner only probably ready. Four make the profile's verdicts certain."""
+    monkeypatch.setitem(cat.DIAGNOSTIC_POLICY_DEFAULTS, "max_items_per_skill", 4)
 
 
 @pytest.fixture
