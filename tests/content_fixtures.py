@@ -155,3 +155,60 @@ def diagnostic_root(content_root: Path) -> Path:
         (bank / "items").mkdir(parents=True, exist_ok=True)
         (bank / "items" / f"{skill}.yaml").write_text(bank_items(skill), encoding="utf-8")
     return content_root
+
+
+def exam_items(skill: str, count: int) -> str:
+    """Exam-pool items (ids ``x-<skill>-<n>``) with the same answer keys as :func:`bank_items`."""
+    return bank_items(skill, count).replace(f"- id: {skill}-", f"- id: x-{skill}-")
+
+
+def exam_yaml(form: str = "adaptive", *, min_items: int = 6, max_items: int = 12,
+              minutes: int = 30, labs: str = "[]", max_attempts: int = 3, wait_days: int = 14,
+              per_skill: int = 20) -> str:
+    """The fixture role's exam: two areas (one skill each), Angoff ratings for every item."""
+    ratings = "\n".join(
+        f"    x-{skill}-{n}: [0.6, 0.65, 0.7]"
+        for skill in ("data-literacy", "sql-querying") for n in range(1, per_skill + 1))
+    return f"""
+program: data-analyst-certificate
+title: Data analyst certification exam
+summary: Shows you can answer business questions with data.
+form: {form}
+items: {{min: {min_items}, max: {max_items}}}
+time_limit_minutes: {minutes}
+confidence: 0.95
+blueprint:
+  - area: Reading data
+    weight: 0.4
+    min_items: 2
+    skills: [data-literacy]
+  - area: Querying data
+    weight: 0.6
+    min_items: 3
+    skills: [sql-querying]
+cut_score:
+  method: modified-angoff
+  panel: Three test authors rated each item independently.
+  raters: [a, b, c]
+  ratings:
+{ratings}
+eligibility:
+  labs: {labs}
+attempts:
+  max: {max_attempts}
+  wait_days: {wait_days}
+valid_months: 24
+"""
+
+
+def write_exam_bank(root: Path, exam: str, per_skill: int = 20, version: str = "1.0.0") -> None:
+    bank = root / "exam-bank"
+    write(bank / "package.yaml",
+          textwrap.dedent(package_yaml("exam-bank", version)) + "item_pool: exam\n")
+    for skill in ("data-literacy", "sql-querying"):
+        (bank / "items").mkdir(parents=True, exist_ok=True)
+        (bank / "items" / f"{skill}.yaml").write_text(exam_items(skill, per_skill),
+                                                      encoding="utf-8")
+    (bank / "exams").mkdir(parents=True, exist_ok=True)
+    (bank / "exams" / "data-analyst-certificate.yaml").write_text(exam.lstrip(),
+                                                                  encoding="utf-8")

@@ -89,6 +89,7 @@ __all__ = [
     "LeaveOneOut",
     "SkillItems",
     "calibrate_items",
+    "enqueue_one_at_a_time",
     "flags_of",
     "item_analysis",
     "item_statistics",
@@ -432,7 +433,7 @@ def _tune_exposure(through: int, new: Mapping[int, tuple[float, float, float]]
         requirements[requirement.role_id].append((requirement.skill, requirement.level))
     bank_items = [
         (pk, skill_id, new.get(pk, (a, b, c)))
-        for pk, skill_id, a, b, c in Item.objects.filter(in_bank=True)
+        for pk, skill_id, a, b, c in Item.objects.filter(in_bank=True, pool=Item.Pool.DIAGNOSTIC)
         .exclude(status=Item.Status.RETIRED).order_by("pk")
         .values_list("pk", "skill_id", "irt_a", "irt_b", "irt_c")
     ]
@@ -583,20 +584,24 @@ def store_calibration(result: Mapping[str, Any]) -> CalibrationRun | None:
 # ----------------------------------------------------------------------------- scheduling
 
 
-def schedule_calibration() -> Job:
-    """Queue a calibration run unless one is already queued or running (then return that one).
-
-    Idempotent under concurrency: callers that race get the same job through the durable
-    job's dedupe key, which names how many calibration jobs have finished before it.
-    """
-    active = (Job.objects.filter(kind=CALIBRATION_JOB,
-                                 state__in=[Job.State.QUEUED, Job.State.RUNNING])
+def enqueue_one_at_a_time(kind: str) -> Job:
+    """Queue a job of ``kind`` (empty payload) unless one is already queued or running (then
+    return that one). Idempotent under concurrency: callers that race get the same job through
+    the durable job's dedupe key, which names how many jobs of the kind have finished before
+    it. Serves calibration and the fairness audit."""
+    active = (Job.objects.filter(kind=kind, state__in=[Job.State.QUEUED, Job.State.RUNNING])
               .order_by("pk").first())
     if active is not None:
         return active
-    finished = Job.objects.filter(kind=CALIBRATION_JOB,
+    finished = Job.objects.filter(kind=kind,
                                   state__in=[Job.State.DONE, Job.State.FAILED]).count()
-    return jobs.enqueue(CALIBRATION_JOB, {}, dedupe_key=f"{CALIBRATION_JOB}:{finished}")
+    return jobs.enqueue(kind, {}, dedupe_key=f"{kind}:{finished}")
+
+
+def schedule_calibration() -> Job:
+    """Queue a calibration run unless one is already queued or running (then return that one);
+    idempotent under concurrency (see :func:`enqueue_one_at_a_time`)."""
+    return enqueue_one_at_a_time(CALIBRATION_JOB)
 
 
 def maybe_schedule_calibration() -> Job | None:

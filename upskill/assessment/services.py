@@ -57,6 +57,8 @@ __all__ = [
     "estimates_for",
     "finish_diagnostic",
     "grade_test_out",
+    "key_of",
+    "kind_of",
     "latest_finished_attempt",
     "level_of",
     "mastery_probability",
@@ -120,6 +122,7 @@ def write_bank_items(release: Release, package: Package) -> None:
                 spec.kind, spec.difficulty, len(spec.options or []))
             fields: dict[str, Any] = {
                 "release": release,
+                "pool": package.meta.item_pool,
                 "skill": skills[skill_slug],
                 "kind": spec.kind,
                 "stem_html": render_markdown(spec.stem),
@@ -172,7 +175,7 @@ def _role_bank(role: Role) -> _RoleBank:
     levels = [rs.level for rs in required]
     position = {skill.pk: i for i, skill in enumerate(skills)}
     items = list(
-        Item.objects.filter(skill__in=skills, in_bank=True)
+        Item.objects.filter(skill__in=skills, in_bank=True, pool=Item.Pool.DIAGNOSTIC)
         .exclude(status=Item.Status.RETIRED).order_by("pk")
     )
     categories = [value for value, _name in categories_of(role)]
@@ -402,14 +405,14 @@ def parse_response(kind: str, raw: Sequence[str], n_options: int) -> object:
     return chosen[0]
 
 
-def _kind(item: Item) -> bank_rules.Kind:
+def kind_of(item: Item) -> bank_rules.Kind:
     kind = item.kind
     if kind not in bank_rules.KINDS:
         raise ValueError(f"unknown item kind {kind!r}")
     return kind
 
 
-def _key(item: Item) -> int | list[int] | bank_rules.NumericKey:
+def key_of(item: Item) -> int | list[int] | bank_rules.NumericKey:
     if item.kind == Item.Kind.NUMERIC:
         return bank_rules.NumericKey(float(item.answer["value"]),
                                      float(item.answer.get("tolerance", 0.0)))
@@ -440,7 +443,7 @@ def answer_item(user: User, attempt_id: int, item_key: str, raw: Sequence[str] |
         response: object = None
         if raw is not None:
             response = parse_response(item.kind, raw, len(item.options_html))
-        correct = response is not None and bank_rules.score(_kind(item), _key(item), response)
+        correct = response is not None and bank_rules.score(kind_of(item), key_of(item), response)
         now = timezone.now()
         shown = attempt.current_shown_at
         DiagnosticResponse.objects.create(
@@ -535,7 +538,7 @@ def review(user: User, attempt_id: int) -> list[ReviewRow]:
     rows = []
     for response in attempt.responses.select_related("item__skill").order_by("position"):
         item = response.item
-        key = _key(item)
+        key = key_of(item)
         given = response.response
         chosen = set(given) if isinstance(given, list) else {given} if isinstance(
             given, int) else set()
@@ -574,7 +577,8 @@ def _test_out_items(user: User, skill: Skill) -> list[Item]:
     """Up to TEST_OUT_ITEMS of the skill's items, those the learner has not met in a
     diagnostic first, harder ones first (passing should mean knowing the skill)."""
     items = list(Item.objects.select_related("skill")
-                 .filter(skill=skill, in_bank=True).exclude(status=Item.Status.RETIRED))
+                 .filter(skill=skill, in_bank=True, pool=Item.Pool.DIAGNOSTIC)
+                 .exclude(status=Item.Status.RETIRED))
     seen = set(DiagnosticResponse.objects.filter(attempt__user=user, item__skill=skill)
                .values_list("item_id", flat=True))
     items.sort(key=lambda item: (item.pk in seen, -item.irt_b, item.key))
@@ -635,7 +639,7 @@ def grade_test_out(user: User, skill: Skill, answers: Mapping[str, Sequence[str]
             outcomes.append(False)
             continue
         response = parse_response(item.kind, raw, len(item.options_html))
-        outcomes.append(bank_rules.score(_kind(item), _key(item), response))
+        outcomes.append(bank_rules.score(kind_of(item), key_of(item), response))
     needed = int(np.ceil(TEST_OUT_PASS_SHARE * len(items)))
     passed = sum(outcomes) >= needed
     TestOutAttempt.objects.create(user=user, skill=skill, items=[i.key for i in items],

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,9 @@ class PackageMeta(Strict):
     version: str = Field(pattern=SEMVER)
     summary: str = ""
     changelog: list[ChangelogEntry] = Field(min_length=1)
+    # Whose items a package's items/ holds: the diagnostic's (keys shown after it) or the
+    # certification exams' (secure: keys never shown). See docs/authoring.md, "Exams".
+    item_pool: Literal["diagnostic", "exam"] = "diagnostic"
 
 
 class SkillSpec(Strict):
@@ -131,6 +135,86 @@ class ItemSpec(Strict):
     language: Literal["python", "sql", "text", "yaml", "json", "bash"] | None = None
     code: str | None = None
     explanation: str = Field(min_length=1)
+
+
+# --- certification exams (exams/<program>.yaml in an exam pool package) ---------------------
+
+
+class ExamLengthSpec(Strict):
+    min: int = Field(ge=5, le=200)
+    max: int = Field(ge=5, le=200)
+
+
+class BlueprintAreaSpec(Strict):
+    area: str = Field(min_length=1, max_length=120)
+    weight: float = Field(gt=0, le=1)
+    min_items: int = Field(ge=0, le=100)
+    skills: list[Slug] = Field(min_length=1)
+
+
+class CutScoreSpec(Strict):
+    method: Literal["modified-angoff"]
+    panel: str = Field(min_length=1)
+    raters: list[str] = Field(min_length=1, max_length=50)
+    ratings: dict[str, list[Annotated[float, Field(gt=0, lt=1)]]] = Field(min_length=1)
+
+
+class EligibilitySpec(Strict):
+    labs: list[Slug] = []
+
+
+class AttemptsSpec(Strict):
+    max: int = Field(ge=1, le=20)
+    wait_days: int = Field(ge=0, le=365)
+
+
+class ExamSpec(Strict):
+    program: Slug
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1)
+    form: Literal["fixed", "adaptive"]
+    items: ExamLengthSpec
+    time_limit_minutes: int = Field(ge=5, le=600)
+    confidence: float = Field(0.95, ge=0.8, lt=1)
+    blueprint: list[BlueprintAreaSpec] = Field(min_length=1, max_length=12)
+    cut_score: CutScoreSpec
+    eligibility: EligibilitySpec = EligibilitySpec()
+    attempts: AttemptsSpec
+    valid_months: int = Field(ge=1, le=120)
+
+
+def _exam_problems(spec: ExamSpec) -> list[tuple[str, str]]:
+    """(field, reason) for the rules of one exam definition that need no other file."""
+    found: list[tuple[str, str]] = []
+    if spec.items.min > spec.items.max:
+        found.append(("items", "min must not exceed max"))
+    if spec.form == "fixed" and spec.items.min != spec.items.max:
+        found.append(("items", "a fixed form has one length: min must equal max"))
+    total = sum(area.weight for area in spec.blueprint)
+    if abs(total - 1.0) > 1e-6:
+        found.append(("blueprint", f"the weights must add up to 1 (they add up to {total:g})"))
+    minimums = sum(area.min_items for area in spec.blueprint)
+    if minimums > spec.items.min:
+        found.append(("blueprint", f"the areas' min_items add up to {minimums}, more than the "
+                                   f"shortest exam ({spec.items.min} items)"))
+    names = [area.area for area in spec.blueprint]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        found.append(("blueprint", f"area {name!r} is listed twice"))
+    seen: dict[str, str] = {}
+    for index, area in enumerate(spec.blueprint):
+        for skill in area.skills:
+            if skill in seen:
+                found.append((f"blueprint.{index}.skills",
+                               f"skill {skill!r} is already in area {seen[skill]!r}"))
+            seen.setdefault(skill, area.area)
+    n_raters = len(spec.cut_score.raters)
+    if len(set(spec.cut_score.raters)) != n_raters:
+        found.append(("cut_score.raters", "two raters have the same name"))
+    for item_id, ratings in spec.cut_score.ratings.items():
+        if len(ratings) != n_raters:
+            found.append((f"cut_score.ratings.{item_id}",
+                          f"needs one rating per rater ({n_raters}), has {len(ratings)}"))
+    return found
 
 
 # --- project labs (labs/<slug>/ in a package; docs/authoring.md, "Labs") ---------------------
@@ -268,6 +352,7 @@ class Package:
     lessons: dict[str, LessonDoc] = field(default_factory=dict)
     items: dict[str, list[ItemSpec]] = field(default_factory=dict)  # skill slug -> items
     labs: dict[str, LabDoc] = field(default_factory=dict)  # lab slug -> lab
+    exams: dict[str, ExamSpec] = field(default_factory=dict)  # program slug -> exam
 
 
 @dataclass
@@ -574,6 +659,17 @@ def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package |
         lab = _read_lab(reader, lab_folder)
         if lab is not None:
             package.labs[lab.spec.slug] = lab
+    for exam_path in sorted((folder / "exams").glob("*.yaml")):
+        exam = reader.model(exam_path, ExamSpec, reader.yaml_file(exam_path))
+        if exam is None:
+            continue
+        if exam.program != exam_path.stem:
+            reader.problem(exam_path, "program", f"must equal the file name {exam_path.stem!r}")
+        if meta.item_pool != "exam":
+            reader.problem(exam_path, "(file)", "exams belong to a package with item_pool: exam")
+        for where, reason in _exam_problems(exam):
+            reader.problem(exam_path, where, reason)
+        package.exams[exam.program] = exam
     course_path = folder / "course.yaml"
     if course_path.exists():
         package.course = reader.model(course_path, CourseSpec, reader.yaml_file(course_path))
@@ -632,8 +728,15 @@ def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]) -> None:
-    """Cross-package rules: skills exist, prerequisites form a DAG, programs name real courses."""
+def check_references(tree: Tree, known_skills: set[str], known_courses: set[str],
+                     known_programs: Mapping[str, set[str]] | None = None,
+                     known_labs: set[str] | None = None) -> None:
+    """Cross-package rules: skills exist, prerequisites form a DAG, programs name real courses,
+    exams cover their program's skills with items of the tree's exam pool.
+
+    ``known_programs`` maps the program slugs already imported to their role's skill slugs;
+    ``known_labs`` holds the lab slugs already imported.
+    """
     problems = tree.problems
     skills = set(known_skills)
     edges: dict[str, list[str]] = {}
@@ -700,12 +803,61 @@ def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]
                                             f"item id {item.id!r} is also used in "
                                             f"{item_ids[item.id]}"))
                 item_ids.setdefault(item.id, where_file)
+    _check_exams(tree, dict(known_programs or {}), set(known_labs or ()) | set(lab_slugs))
     known_edges = {slug: [p for p in prereqs if p in edges] for slug, prereqs in edges.items()}
     cycle = find_cycle(known_edges)
     if cycle:
         package, index = skill_file[cycle[0]]
         problems.append(Problem(f"{package.meta.id}/skills.yaml", f"[{index}].prerequisites",
                                 "prerequisite cycle: " + " → ".join(cycle)))
+
+
+def _check_exams(tree: Tree, programs: dict[str, set[str]], labs: set[str]) -> None:
+    """Each exam names a program, puts every skill of its role in one blueprint area, rates
+    items of the exam pool that measure those skills, and has enough of them."""
+    for package in tree.packages:
+        for role in package.roles:
+            programs[role.program.slug] = set(role.skills)
+    pool: dict[str, str] = {}  # exam item id -> skill slug
+    for package in tree.packages:
+        if package.meta.item_pool == "exam":
+            for skill_slug, items in package.items.items():
+                pool.update((item.id, skill_slug) for item in items)
+    for package in tree.packages:
+        for program, exam in package.exams.items():
+            where_file = f"{package.meta.id}/exams/{program}.yaml"
+
+            def problem(where: str, reason: str, where_file: str = where_file) -> None:
+                tree.problems.append(Problem(where_file, where, reason))
+
+            if program not in programs:
+                problem("program", f"unknown program {program!r}")
+                continue
+            needed = programs[program]
+            placed = {skill for area in exam.blueprint for skill in area.skills}
+            for skill in sorted(needed - placed):
+                problem("blueprint", f"the role needs {skill!r}: put it in one area")
+            for skill in sorted(placed - needed):
+                problem("blueprint", f"{skill!r} is not a skill of the program's role")
+            for item_id in exam.cut_score.ratings:
+                if item_id not in pool:
+                    problem(f"cut_score.ratings.{item_id}", "no exam-pool item has this id")
+                elif pool[item_id] not in needed:
+                    problem(f"cut_score.ratings.{item_id}",
+                            f"measures {pool[item_id]!r}, not a skill of this program")
+            usable = [item for item, skill in pool.items() if skill in needed]
+            if len(usable) < exam.items.max:
+                problem("items", f"the exam pool has {len(usable)} items for this program's "
+                                 f"skills; the exam needs up to {exam.items.max}")
+            for index, area in enumerate(exam.blueprint):
+                in_area = sum(1 for skill in pool.values() if skill in set(area.skills))
+                if in_area < area.min_items:
+                    problem(f"blueprint.{index}.min_items",
+                            f"area {area.area!r} has {in_area} items in the pool, "
+                            f"needs at least {area.min_items}")
+            for index, lab in enumerate(exam.eligibility.labs):
+                if lab not in labs:
+                    problem(f"eligibility.labs.{index}", f"unknown lab {lab!r}")
 
 
 def load_tree(root: Path) -> Tree:

@@ -67,6 +67,7 @@ __all__ = [
     "lectures_needing_media",
     "list_roles",
     "list_skills",
+    "register_known_labs",
     "register_package_writer",
     "schedule_lecture_media",
     "search",
@@ -88,6 +89,16 @@ def register_package_writer(writer: PackageWriter) -> None:
         _package_writers.append(writer)
 
 
+_known_lab_sources: list[Callable[[], set[str]]] = []
+
+
+def register_known_labs(source: Callable[[], set[str]]) -> None:
+    """Let the labs app tell the validator which lab slugs are imported already (exams name
+    the labs a candidate must pass)."""
+    if source not in _known_lab_sources:
+        _known_lab_sources.append(source)
+
+
 @dataclass
 class ImportReport:
     problems: list[Problem] = field(default_factory=list)
@@ -105,6 +116,19 @@ def _known_skills() -> set[str]:
 
 def _known_courses() -> set[str]:
     return set(Course.objects.filter(release__is_current=True).values_list("slug", flat=True))
+
+
+def _known_programs() -> dict[str, set[str]]:
+    programs: dict[str, set[str]] = {}
+    for program_slug, skill_slug in RoleSkill.objects.values_list("role__program__slug",
+                                                                  "skill__slug"):
+        if program_slug is not None:
+            programs.setdefault(program_slug, set()).add(skill_slug)
+    return programs
+
+
+def _known_labs() -> set[str]:
+    return set().union(*(source() for source in _known_lab_sources))
 
 
 def _version_problems(packages: list[Package]) -> tuple[list[Problem], list[Package]]:
@@ -130,7 +154,7 @@ def _version_problems(packages: list[Package]) -> tuple[list[Problem], list[Pack
 def validate_content(root: Path) -> ImportReport:
     """Check every package under ``root`` without writing anything."""
     tree = load_tree(root)
-    check_references(tree, _known_skills(), _known_courses())
+    check_references(tree, _known_skills(), _known_courses(), _known_programs(), _known_labs())
     version_problems, changed = _version_problems(tree.packages)
     report = ImportReport(problems=tree.problems + version_problems)
     report.released = [(p.meta.id, p.meta.version) for p in changed]

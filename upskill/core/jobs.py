@@ -84,29 +84,31 @@ def enqueue(
     *,
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
+    run_after: datetime | None = None,
 ) -> Job:
     """Create a job and wake a worker after the surrounding transaction commits.
 
     With ``dedupe_key``, enqueueing the same key again returns the existing job
-    (idempotent). Raises ``Invalid`` for an unknown kind.
+    (idempotent). With ``run_after`` the job is not due (not claimed, not re-woken by the
+    reaper) before that time. Raises ``Invalid`` for an unknown kind.
     """
     if kind not in _handlers:
         raise Invalid(f"Unknown job kind {kind!r}.")
     attempts = max_attempts if max_attempts is not None else settings.JOBS_MAX_ATTEMPTS
     if attempts < 1:
         raise Invalid("max_attempts must be at least 1.")
+    fields: dict[str, Any] = {"kind": kind, "payload": payload or {}, "max_attempts": attempts}
+    if run_after is not None:
+        fields["available_at"] = run_after
     with transaction.atomic():
         if dedupe_key is not None:
-            job, created = Job.objects.get_or_create(
-                dedupe_key=dedupe_key,
-                defaults={"kind": kind, "payload": payload or {}, "max_attempts": attempts},
-            )
+            job, created = Job.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
             if not created:
                 return job
         else:
-            job = Job.objects.create(kind=kind, payload=payload or {}, max_attempts=attempts)
+            job = Job.objects.create(**fields)
         job_id = job.pk
-        wake_after_commit(job_id)
+        wake_after_commit(job_id, run_after=run_after)
     return job
 
 

@@ -11,3 +11,4 @@ class LabsConfig(AppConfig):
         from upskill.labs import services
 
         catalog.register_package_writer(services.write_labs)
+        catalog.register_known_labs(services.lab_slugs)

@@ -61,9 +61,11 @@ __all__ = [
     "get_lab",
     "grade_submission",
     "history",
+    "lab_slugs",
     "leaderboard",
     "leaderboard_preference",
     "list_labs",
+    "passed_labs",
     "portfolio_items",
     "primary_metric",
     "private_visible",
@@ -102,6 +104,18 @@ class LimitReached(DomainError):
 def list_labs() -> list[Lab]:
     """The labs of every package's current release, by title."""
     return list(Lab.objects.filter(release__is_current=True).prefetch_related("skills"))
+
+
+def lab_slugs() -> set[str]:
+    return set(Lab.objects.values_list("slug", flat=True))
+
+
+def passed_labs(user: User, slugs: Iterable[str]) -> set[str]:
+    """Which of the labs ``slugs`` the learner has passed (a graded submission whose scored
+    checks all passed). One query."""
+    return set(Submission.objects.filter(user=user, lab__slug__in=list(slugs), passed=True,
+                                         status=Submission.Status.GRADED)
+               .values_list("lab__slug", flat=True).distinct())
 
 
 def get_lab(slug: str) -> Lab:
