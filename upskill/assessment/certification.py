@@ -726,6 +726,9 @@ def next_question(user: User, attempt_id: int, position: int, item_key: str) -> 
     return state_of(user, attempt_id)
 
 
+# Sympson-Hetter draws are made once per attempt from their own stream (distinct from the
+# per-position selection streams), so every replay refuses the same items.
+_EXPOSURE_STREAM = 2**31
 _ALREADY_ANSWERED = "That question was already answered; here is the current one."
 
 
@@ -749,11 +752,11 @@ def _advance(user: User, attempt_id: int, position: int, item_key: str) -> None:
         bank = _bank_of(attempt)
         design = bank.design(exam)
         administered, correct = _scored(attempt)
-        stop = psychometrics.stop_reason(design, administered, correct)
+        refused = psychometrics.exposure_refusals(design, np.random.default_rng(
+            [attempt.seed, _EXPOSURE_STREAM]))
+        stop = psychometrics.stop_reason(design, administered, correct, passed_over=refused)
         if stop is None:
             rng = np.random.default_rng([attempt.seed, position])
-            refused = psychometrics.exposure_refusals(design, np.random.default_rng(
-                [attempt.seed, 2**31]))
             index = psychometrics.next_item(design, administered, correct, rng,
                                             passed_over=refused)
             if index is None:
