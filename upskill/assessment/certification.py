@@ -92,6 +92,10 @@ ATTEMPT_WINDOW_DAYS = 365
 PARALLEL_FORMS = 2
 # Simulated candidates for an exam's expected decision accuracy and consistency.
 CLASSIFICATION_SIMULEES = 2000
+# Adaptive exams' exposure control: the cap (see exposure_cap) and the tuning simulation.
+EXPOSURE_CAP = 0.35
+EXPOSURE_SIMULEES = 400
+EXPOSURE_ITERATIONS = 5
 # How many of the most informative items at the cut an adaptive exam's first item is drawn from.
 OPENING_ITEMS = 6
 # The server submits an expired attempt this long after its deadline at the latest (the
@@ -126,11 +130,17 @@ class ExamBank:
     blueprint: psychometrics.Blueprint
     index_of: Mapping[int, int]
 
-    def design(self, exam: Exam) -> psychometrics.AdaptiveDesign:
+    def design(self, exam: Exam, *, exposure: bool = True) -> psychometrics.AdaptiveDesign:
+        """The adaptive design, with the exam's tuned Sympson-Hetter probabilities (unless
+        ``exposure`` is False, as when tuning them)."""
+        control = exam.exposure_control if exposure else {}
+        k = np.array([float(control.get(str(pk), 1.0)) for pk in self.item_ids],
+                     dtype=np.float64)
         return psychometrics.AdaptiveDesign(
             items=self.parameters, area_of_item=self.area_of_item, blueprint=self.blueprint,
             cut=exam.cut_theta, min_items=exam.min_items, max_items=exam.max_items,
-            confidence=exam.confidence, skill_of_item=self.skill_of_item)
+            confidence=exam.confidence, skill_of_item=self.skill_of_item,
+            exposure_k=k if control else None)
 
 
 _BANKS: OrderedDict[tuple[int, int], ExamBank] = OrderedDict()
@@ -282,13 +292,16 @@ def prepare_exam(exam_id: int, bank_version: int | None = None) -> dict[str, Any
         in_area = [i for i in range(len(bank.item_ids)) if bank.area_of_item[i] == first_area]
         in_area.sort(key=lambda i: -float(information[i]))
         opening = [bank.item_ids[i] for i in in_area[:OPENING_ITEMS]]
-        Exam.objects.filter(pk=exam.pk).update(opening_items=opening)
+        control = _tune_exposure(exam, bank, rng)
+        Exam.objects.filter(pk=exam.pk).update(opening_items=opening, exposure_control=control)
+        exam.exposure_control = control
         simulated = psychometrics.simulate_adaptive(bank.design(exam), thetas, rng)
         result["opening_items"] = len(opening)
     truth = thetas >= exam.cut_theta
     classification = psychometrics.rudner_indices(simulated.theta, simulated.standard_error,
                                                   exam.cut_theta)
     summary = {
+        "max_exposure": simulated.max_exposure,
         "simulated_accuracy": float(np.mean(simulated.passed == truth)),
         "expected_accuracy": classification.accuracy,
         "expected_consistency": classification.consistency,
@@ -299,6 +312,24 @@ def prepare_exam(exam_id: int, bank_version: int | None = None) -> dict[str, Any
     Exam.objects.filter(pk=exam.pk).update(classification=summary)
     result["classification"] = summary
     return result
+
+
+def exposure_cap(mean_items: float, pool_size: int) -> float:
+    """The most any adaptive exam item should be seen: 0.35 of candidates, or 1.3 x the mean
+    exposure when the pool is too small for that (each candidate sees mean_items of
+    pool_size items, so the mean exposure is their ratio and no cap can go below it)."""
+    return min(1.0, max(EXPOSURE_CAP, 1.3 * mean_items / max(pool_size, 1)))
+
+
+def _tune_exposure(exam: Exam, bank: ExamBank, rng: np.random.Generator) -> dict[str, float]:
+    free = bank.design(exam, exposure=False)
+    thetas = rng.standard_normal(EXPOSURE_SIMULEES)
+    mean_items = float(np.mean(psychometrics.simulate_adaptive(free, thetas, rng).n_items))
+    cap = exposure_cap(mean_items, len(bank.item_ids))
+    k = psychometrics.tune_sympson_hetter(free, thetas, rng, r_max=cap,
+                                          iterations=EXPOSURE_ITERATIONS)
+    return {str(pk): round(float(value), 4) for pk, value in zip(bank.item_ids, k, strict=True)
+            if value < 1.0}
 
 
 def _first_area(bank: ExamBank) -> int:

@@ -54,7 +54,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Final, Literal
 
@@ -1065,6 +1065,7 @@ class SimulationResult:
     theta: FloatArray
     standard_error: FloatArray
     max_exposure: float
+    exposure: FloatArray | None = None  # per item: the share of examinees who saw it
 
     def agreement(self, true_theta: npt.ArrayLike, cut: float) -> Agreement:
         """How the decisions agree with the truth (pass iff true theta >= cut)."""
@@ -1152,4 +1153,35 @@ def simulate_adaptive(
         theta=np.array([s.theta for s in scores], dtype=np.float64),
         standard_error=np.array([s.standard_error for s in scores], dtype=np.float64),
         max_exposure=float(seen.max() / theta.size) if theta.size else 0.0,
+        exposure=seen / max(theta.size, 1),
     )
+
+
+def tune_sympson_hetter(
+    design: AdaptiveDesign,
+    thetas: npt.ArrayLike,
+    rng: np.random.Generator,
+    r_max: float,
+    iterations: int = 6,
+) -> FloatArray:
+    """Sympson-Hetter probabilities k (one per item) that keep every item's exposure near
+    ``r_max`` for examinees like ``thetas`` (Sympson & Hetter 1985; the iterative procedure
+    of Hetter & Sympson 1997).
+
+    Each round simulates the exam with the current k and estimates how often each item is
+    *selected* (administered / k, since a selected item is given with probability k), then
+    sets k = min(1, r_max / P(selected)). Items the exam needs to meet an area's minimum are
+    still given when nothing else is left (see :func:`next_item`), so a small area can stay
+    above the cap; the caller reads the achieved rates from a final simulation.
+    """
+    if not 0.0 < r_max <= 1.0:
+        raise ValueError("r_max must lie in (0, 1]")
+    k = np.ones(design.n_items, dtype=np.float64)
+    for _ in range(iterations):
+        trial = replace(design, exposure_k=k)
+        result = simulate_adaptive(trial, thetas, rng)
+        assert result.exposure is not None
+        selected = result.exposure / k
+        k = np.where(selected > r_max, r_max / np.maximum(selected, 1e-12), 1.0)
+        k = np.clip(k, 0.05, 1.0)
+    return k

@@ -260,6 +260,9 @@ class Exam(models.Model):
         "with the bank, so that starting an attempt does no item selection)")
     classification = models.JSONField(
         default=dict, help_text="expected decision accuracy and consistency from simulation")
+    exposure_control = models.JSONField(
+        default=dict, help_text="adaptive: Sympson-Hetter probability per item id (absent: 1), "
+        "tuned by simulation when the exam is prepared")
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
