@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from upskill.accounts.endpoints import api_auth
 from upskill.accounts.endpoints import router as me_router
+from upskill.assessment.endpoints import exams_router
 from upskill.assessment.endpoints import router as diagnostic_router
 from upskill.catalog.endpoints import router as catalog_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
@@ -32,6 +33,7 @@ api.add_router("/me", me_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/learning", learning_router)
 api.add_router("/diagnostic", diagnostic_router)
+api.add_router("/exams", exams_router)
 api.add_router("/labs", labs_router)
 
 

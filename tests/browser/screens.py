@@ -28,14 +28,16 @@ from tests.browser.content import (
     release_new_version,
 )
 from tests.browser.support import problems_of
+from tests.content_fixtures import exam_yaml, write_exam_bank
 from tests.labs.conftest import CONTENT as ALL_CONTENT
 from tests.labs.conftest import write_lab_skills
 from tests.labs.test_services import GOOD_CODE as LAB_CODE
 from tests.labs.test_services import result_for as lab_result
 from upskill.accounts import services
 from upskill.accounts.models import Organization, User
+from upskill.assessment import certification
 from upskill.assessment import services as diagnostic
-from upskill.assessment.models import DiagnosticAttempt, Item
+from upskill.assessment.models import DiagnosticAttempt, Exam, Item
 from upskill.catalog import services as catalog_services
 from upskill.labs import services as labs
 from upskill.learning import services as learning
@@ -240,6 +242,65 @@ def submit_empty_lab(page: Page) -> Response:
     return submit(page, "Submit for grading")
 
 
+EXAM_LENGTH = 8
+
+
+def import_exam(root: Path, form: str = "fixed") -> Exam:
+    """The program's certification exam (tests/content_fixtures.exam_yaml), imported next to
+    the browsed catalog and prepared as the ``assessment.prepare_exam`` job does."""
+    lengths = {"min_items": EXAM_LENGTH, "max_items": EXAM_LENGTH} if form == "fixed" else {}
+    write_exam_bank(root, exam_yaml(form=form, **lengths))
+    report = catalog_services.import_content(root)
+    assert report.ok, report.problems
+    certification.prepare_exam(Exam.objects.get().pk)
+    return Exam.objects.get()
+
+
+def with_exam(_learner: User, root: Path) -> None:
+    import_exam(root)
+
+
+def exam_in_progress(learner: User, root: Path) -> None:
+    """A fixed-form exam started, two questions answered, the third on screen."""
+    import_exam(root)
+    attempt = certification.start_exam(learner, PROGRAM)
+    for position in (1, 2):
+        state = certification.move_to(learner, attempt.pk, position)
+        assert state.question is not None
+        answer = ["42"] if state.question.kind == "numeric" else ["0"]
+        certification.save_answer(learner, attempt.pk, position, state.question.key, answer)
+    certification.move_to(learner, attempt.pk, 3)
+
+
+def exam_finished(learner: User, root: Path) -> None:
+    exam_in_progress(learner, root)
+    attempt = certification.attempts_of(learner)[0]
+    certification.finish_exam(learner, attempt.pk)
+
+
+def follow_link(page: Page, path: str, name: str | re.Pattern[str]) -> Response:
+    page.goto(path)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name=name).first.click()
+    response = navigation.value
+    assert response is not None
+    return response
+
+
+def resume_exam(page: Page) -> Response:
+    page.goto(f"/exams/{PROGRAM}/")
+    return submit(page, "Resume the exam")
+
+
+def open_exam_review(page: Page) -> Response:
+    resume_exam(page)
+    return submit(page, "Review and submit")
+
+
+def open_exam_report(page: Page) -> Response:
+    return follow_link(page, f"/exams/{PROGRAM}/", re.compile("Score report of"))
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -327,6 +388,17 @@ SCREENS = [
            prepare=with_a_graded_lab, shows="(you)"),
     Screen("lab-portfolio", "/labs/portfolio/", who=LEARNER, catalog=True,
            prepare=with_a_graded_lab, shows="comes with credentials"),
+    # Certification exams.
+    Screen("exams", "/exams/", who=LEARNER, catalog=True, prepare=with_exam,
+           shows="Data analyst certification exam"),
+    Screen("exam-overview", f"/exams/{PROGRAM}/", who=LEARNER, catalog=True, prepare=with_exam,
+           shows="How the passing standard was set"),
+    Screen("exam-sitting", "/exams/", who=LEARNER, catalog=True, prepare=exam_in_progress,
+           arrive=resume_exam, shows=f"Question 3 of {EXAM_LENGTH}"),
+    Screen("exam-review", "/exams/", who=LEARNER, catalog=True, prepare=exam_in_progress,
+           arrive=open_exam_review, shows="Submit the exam"),
+    Screen("exam-report", "/exams/", who=LEARNER, catalog=True, prepare=exam_finished,
+           arrive=open_exam_report, shows="500 is the passing standard"),
 ]
 
 
