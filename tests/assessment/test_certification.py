@@ -547,3 +547,18 @@ class TestTwoTabs:
         ids = {r.pk for r in results if isinstance(r, ExamAttempt)}
         assert len(ids) == 1, results
         assert ExamAttempt.objects.filter(user=user).count() == 1
+
+
+def test_a_pass_is_valid_for_the_programs_months(content_root, make_user, clock):
+    exam = import_exam(content_root, "fixed")
+    clock.at = clock.at.replace(year=2026, month=8, day=31)
+    user = make_user()
+    attempt = cert.start_exam(user, PROGRAM)
+    take(user, attempt.pk, lambda p: True)
+    result = cert.report(user, attempt.pk)
+    assert exam.valid_months == 24
+    assert result.valid_until is not None
+    assert (result.valid_until.year, result.valid_until.month, result.valid_until.day) == \
+        (2028, 8, 31)
+    assert cert.add_months(clock.at.replace(month=12, day=31), 2).date().isoformat() == \
+        "2027-02-28"

@@ -26,6 +26,7 @@ rules of a sitting:
 
 from __future__ import annotations
 
+import calendar
 import math
 import secrets
 from collections import OrderedDict
@@ -84,6 +85,7 @@ __all__ = [
     "save_answer",
     "start_exam",
     "state_of",
+    "valid_until",
     "write_exams",
 ]
 
@@ -929,6 +931,7 @@ class ExamReport:
     areas: list[AreaReport]
     accuracy: float | None
     consistency: float | None
+    valid_until: datetime | None  # a pass: when it lapses (the program's validity)
 
 
 def _scale(theta: float, cut: float) -> int:
@@ -964,7 +967,21 @@ def report(user: User, attempt_id: int) -> ExamReport:
         scale_high=_scale(attempt.theta + attempt.standard_error, exam.cut_theta),
         p_above_cut=float(attempt.p_above_cut or 0.0), areas=areas,
         accuracy=classification.get("expected_accuracy"),
-        consistency=classification.get("expected_consistency"))
+        consistency=classification.get("expected_consistency"),
+        valid_until=valid_until(attempt) if attempt.passed else None)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the month's last day if it is shorter)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def valid_until(attempt: ExamAttempt) -> datetime:
+    """When a pass from this attempt lapses: the exam's validity after it finished."""
+    return add_months(attempt.finished_at or attempt.started_at, attempt.exam.valid_months)
 
 
 def _lessons_by_skill() -> dict[str, list[tuple[str, str]]]:
