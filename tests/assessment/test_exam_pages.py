@@ -46,8 +46,9 @@ def quick_preparation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def import_exam(root: Path, form: str) -> Exam:
-    lengths = {"min_items": FIXED_LENGTH, "max_items": FIXED_LENGTH} if form == "fixed" else {}
-    write_exam_bank(root, exam_yaml(form=form, **lengths))
+    text = (exam_yaml(form=form, min_items=FIXED_LENGTH, max_items=FIXED_LENGTH)
+            if form == "fixed" else exam_yaml(form=form))
+    write_exam_bank(root, text)
     report = catalog.import_content(root)
     assert report.ok, report.problems
     certification.prepare_exam(Exam.objects.get().pk)
@@ -373,13 +374,14 @@ def test_another_candidates_attempt_is_404_on_every_page_and_endpoint(
         assert answer.status_code == 404, (method, url, answer.status_code)
     api = f"/api/v1/exams/attempts/{attempt.pk}"
     answer_body = {"position": 1, "item_key": response.item.key, "answer": ["0"]}
-    calls = [("get", api, None), ("put", api + "/answer", answer_body),
+    calls: list[tuple[str, str, dict[str, Any] | None]] = [
+             ("get", api, None), ("put", api + "/answer", answer_body),
              ("post", api + "/next", {"position": 1, "item_key": response.item.key}),
              ("post", api + "/move", {"position": 2}), ("post", api + "/finish", None),
              ("post", api + "/signals", {"kind": "paste"}), ("get", api + "/report", None)]
-    for method, url, data in calls:
-        kwargs: dict[str, Any] = {} if data is None else {
-            "data": json.dumps(data), "content_type": JSON}
+    for method, url, body in calls:
+        kwargs: dict[str, Any] = {} if body is None else {
+            "data": json.dumps(body), "content_type": JSON}
         answer = getattr(other, method)(url, **kwargs)
         assert answer.status_code == 404, (method, url, answer.content)
         assert answer.json()["error"] == "not_found"

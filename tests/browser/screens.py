@@ -248,8 +248,9 @@ EXAM_LENGTH = 8
 def import_exam(root: Path, form: str = "fixed") -> Exam:
     """The program's certification exam (tests/content_fixtures.exam_yaml), imported next to
     the browsed catalog and prepared as the ``assessment.prepare_exam`` job does."""
-    lengths = {"min_items": EXAM_LENGTH, "max_items": EXAM_LENGTH} if form == "fixed" else {}
-    write_exam_bank(root, exam_yaml(form=form, **lengths))
+    text = (exam_yaml(form=form, min_items=EXAM_LENGTH, max_items=EXAM_LENGTH)
+            if form == "fixed" else exam_yaml(form=form))
+    write_exam_bank(root, text)
     report = catalog_services.import_content(root)
     assert report.ok, report.problems
     certification.prepare_exam(Exam.objects.get().pk)
