@@ -16,7 +16,7 @@ LAB_PYTHON ?= /usr/bin/python3
 LAB_RUNTIME ?= $(or $(UPSKILL_LAB_RUNTIME),var/lab-runtime)
 LAB_REQUIREMENTS := upskill/sandbox/runtime-requirements.txt
 
-.PHONY: run test setup static lab-runtime lint test-sqlite test-services system-deps bench clean
+.PHONY: run test setup static vc-js lab-runtime lint test-sqlite test-services system-deps bench clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -26,7 +26,7 @@ run: setup
 
 test: setup system-deps lint test-sqlite test-services
 
-setup: $(VENV)/.installed static lab-runtime
+setup: $(VENV)/.installed static vc-js lab-runtime
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ static: upskill/static/dist/.built
 upskill/static/dist/.built: frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*.js)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	cd frontend && npm run --silent build
+	touch $@
+
+# The reference JavaScript verifier the credential tests and bench cross-check against.
+vc-js: tools/vc-js/node_modules/.installed
+
+tools/vc-js/node_modules/.installed: tools/vc-js/package.json tools/vc-js/package-lock.json
+	cd tools/vc-js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 lab-runtime: $(LAB_RUNTIME)/.installed
@@ -86,6 +93,8 @@ bench: setup
 	$(PY) -m bench.bkt_fit
 	$(PY) -m bench.cat_simulation
 	$(PY) -m bench.sandbox
+	$(PY) -m bench.credentials
+	$(PY) -m bench.exam_start
 
 clean:
-	rm -rf $(VENV) frontend/node_modules upskill/static/dist var
+	rm -rf $(VENV) frontend/node_modules tools/vc-js/node_modules upskill/static/dist var
