@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, Response, expect
 
 from tests.browser.content import (
@@ -37,7 +38,13 @@ from upskill.accounts import services
 from upskill.accounts.models import Organization, User
 from upskill.assessment import certification
 from upskill.assessment import services as diagnostic
-from upskill.assessment.models import DiagnosticAttempt, Exam, Item
+from upskill.assessment.models import (
+    DiagnosticAttempt,
+    DifFinding,
+    Exam,
+    FairnessAudit,
+    Item,
+)
 from upskill.catalog import services as catalog_services
 from upskill.labs import services as labs
 from upskill.learning import services as learning
@@ -302,6 +309,34 @@ def open_exam_report(page: Page) -> Response:
     return follow_link(page, f"/exams/{PROGRAM}/", re.compile("Score report of"))
 
 
+def with_a_fairness_audit(learner: User, root: Path) -> None:
+    """The learner is an author; the exam is imported and the latest fairness audit (stored as
+    the ``assessment.audit_fairness`` job records it) flags one item C and one B, and finds
+    the non-binary group too small."""
+    services.grant_role(None, learner, "author")
+    import_exam(root)
+    first, second = Item.objects.filter(pool=Item.Pool.EXAM).order_by("pk")[:2]
+    audit = FairnessAudit.objects.create(
+        started_at=timezone.now(), n_attempts=2430,
+        summary={"n_responses": 97_200, "n_items": 40, "classes": {"A": 77, "B": 1, "C": 1},
+                 "variables": [{"variable": "gender", "reference": "man",
+                                "focal": ["woman", "non_binary"], "not_compared": 200,
+                                "group_sizes": {"man": 1200, "woman": 1200,
+                                                "non_binary": 30}}]})
+    evidence = {"audit": audit, "variable": "gender", "reference": "man", "status": "analysed",
+                "n_reference": 1200}
+    DifFinding.objects.bulk_create([
+        DifFinding(item=first, focal="woman", n_focal=1200, ets_class="C", mh_d_dif=-2.06,
+                   mh_p_value=6e-17, lr_chi2=73.0, lr_p_value=1e-16, lr_delta_r2=0.028,
+                   lr_effect="A", favours="man", **evidence),
+        DifFinding(item=second, focal="woman", n_focal=1200, ets_class="B", mh_d_dif=1.2,
+                   mh_p_value=0.001, lr_chi2=12.0, lr_p_value=0.002, lr_delta_r2=0.004,
+                   lr_effect="A", favours="woman", **evidence),
+        DifFinding(audit=audit, item=first, variable="gender", reference="man",
+                   focal="non_binary", n_reference=1200, n_focal=30, status="not_enough_data"),
+    ])
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -400,6 +435,9 @@ SCREENS = [
            arrive=open_exam_review, shows="Submit the exam"),
     Screen("exam-report", "/exams/", who=LEARNER, catalog=True, prepare=exam_finished,
            arrive=open_exam_report, shows="500 is the passing standard"),
+    Screen("fairness-audit", "/authoring/fairness/", who=LEARNER, catalog=True,
+           prepare=with_a_fairness_audit,
+           shows="Harder for women than for men of the same ability."),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Item calibration and item analysis from the diagnostic's responses.
+"""Item calibration and item analysis from the diagnostic's and the exams' responses.
 
 The ``assessment.calibrate_items`` durable job (:data:`CALIBRATION_JOB`, handler in
 ``tasks.py``) reads every diagnostic response, re-estimates the IRT parameters of the items
@@ -50,21 +50,41 @@ the run summary, never retired automatically: that is an author's decision.
 
 Only responses to the current version of a question count: an item whose content changed
 (``Item.content_changed_at``) is analysed from the responses given since.
+
+Exam items. The same run analyses the certification exam items (``Item.pool == "exam"``) from
+the scored responses of finished exam sittings, with the same rules (:data:`MIN_RESPONSES`,
+the same priors and model families, the same flags), but grouped by exam rather than by area:
+an exam is scored on one ability, so each sitting is one row and its rest ability for the
+statistics comes from all its other answers. On top of that:
+
+- drift: an exam item recalibrated in the run whose b moved more than :data:`DRIFT_B` from
+  its previous b (calibrated, or provisional from the author's rating) is flagged "drift";
+  its new parameters are kept, and authors decide whether the question changed meaning or
+  leaked;
+- overexposure: an exam item shown too often (in more of an adaptive exam's sittings of the
+  last :data:`EXAM_EXPOSURE_WINDOW_DAYS` days than its exposure control's cap, or
+  :data:`EXAM_ITEM_MAX_USES` sittings in total) is retired with the reason, automatically:
+  a secure item seen by too many people is no longer secure;
+- every exam whose items were recalibrated or retired gets a new bank version, so its forms
+  and opening items are prepared again with the new parameters (``certification``).
+Exam items are never part of the diagnostic's exposure tuning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from types import ModuleType
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -72,7 +92,15 @@ from django.utils.translation import gettext_lazy
 from upskill.accounts import services as accounts
 from upskill.accounts.models import PlatformRole, User
 from upskill.assessment import cat, irt
-from upskill.assessment.models import CalibrationRun, DiagnosticResponse, Item, ItemStatistics
+from upskill.assessment.models import (
+    CalibrationRun,
+    DiagnosticResponse,
+    Exam,
+    ExamAttempt,
+    ExamResponse,
+    Item,
+    ItemStatistics,
+)
 from upskill.catalog.models import Role, RoleSkill, Skill
 from upskill.core import jobs
 from upskill.core.errors import PermissionDenied
@@ -137,6 +165,32 @@ _CALIBRATION_TOLERANCE: Final = 1e-3
 _CALIBRATION_MAX_ITERATIONS: Final = 1000
 _LOO_CHUNK: Final = 50_000
 
+# Certification exam items (see "Exam items" in the module docstring).
+# A recalibrated item whose difficulty moved more than this from its previous (calibrated or
+# provisional) b is flagged "drift" (if also beyond DRIFT_Z standard errors). At MIN_RESPONSES
+# the standard error of b is about 0.15-0.25 for a well-targeted item, so a move of more than
+# 0.5 is beyond re-estimation noise (2+ SE), and it is the half-logit displacement Rasch
+# practice treats as a real change.
+DRIFT_B: Final = 0.5
+# ... and more than this many standard errors of the new b: the b of a 3PL item far from the
+# candidates' abilities is uncertain (SE 0.3-0.4 at 1,000 responses), and a size rule alone
+# flags such items on noise (as ETS class C needs size and significance).
+DRIFT_Z: Final = 2.0
+# Exposure of exam items is counted over the finished sittings of the last 90 days: long
+# enough to hold a few hundred sittings of a small exam, short enough to follow a change.
+EXAM_EXPOSURE_WINDOW_DAYS: Final = 90
+# Adaptive exams: an item shown in more of an exam's sittings in the window than the cap its
+# Sympson-Hetter exposure control is tuned for (``certification.exposure_cap``: 0.35, or 1.3 x
+# the mean exposure for a bank too small for that) is retired: the control is not holding
+# for it. Only once the window holds EXAM_EXPOSURE_MIN_ATTEMPTS sittings, so that a handful of
+# early sittings retire nothing.
+EXAM_EXPOSURE_MIN_ATTEMPTS: Final = 100
+# Any exam item, fixed form or adaptive, is retired once seen in this many finished sittings
+# in total: a fixed form shows each of its items to every candidate who gets the form (half
+# of them with two parallel forms), so a rate cap would retire every form item; a lifetime
+# cap bounds how many people could have memorised and passed it on.
+EXAM_ITEM_MAX_USES: Final = 2000
+
 # Short, for the table; the page explains the thresholds.
 FLAG_LABELS: Mapping[str, Any] = {
     "too_easy": gettext_lazy("Too easy"),
@@ -145,6 +199,7 @@ FLAG_LABELS: Mapping[str, Any] = {
     "low_discrimination": gettext_lazy("Low discrimination"),
     "misfit": gettext_lazy("Misfit"),
     "overexposed": gettext_lazy("Overexposed"),
+    "drift": gettext_lazy("Difficulty drift"),
 }
 
 _THREE_PL_KINDS: Final = frozenset({Item.Kind.SINGLE, Item.Kind.CODE})
@@ -263,8 +318,9 @@ def item_statistics(
 
 def flags_of(n: int, p_value: float, point_biserial: float, infit: float,
              exposure_rate: float | None, eligible_attempts: int) -> list[str]:
-    """The problems an item's statistics show (codes of :data:`FLAG_LABELS`); none below
-    :data:`FLAG_MIN_RESPONSES` responses, or diagnostics for the exposure flag."""
+    """The problems an item's statistics show (codes of :data:`FLAG_LABELS`, except "drift",
+    which compares parameters); none below :data:`FLAG_MIN_RESPONSES` responses, or
+    diagnostics for the exposure flag."""
     flags: list[str] = []
     if n >= FLAG_MIN_RESPONSES:
         if p_value > EASY_ABOVE:
@@ -360,6 +416,7 @@ class _GroupResult:
     iterations: int = 0
     calibrated: tuple[int, ...] = ()  # dense item indices whose parameters are kept
     parameters: irt.ItemParameters | None = None  # of ``calibrated``, same order
+    b_standard_errors: FloatArray | None = None  # of ``calibrated`` when asked for
 
     def summary(self, items: Sequence[_ItemInfo]) -> JsonDict:
         return {"area": self.area, "model": self.model, "n_items": self.n_items,
@@ -377,8 +434,8 @@ def _priors(model: irt.Model, guess: float) -> irt.ItemPriors:
     )
 
 
-def _calibrate_group(data: _Data, counts: IntArray, area: str, model: irt.Model
-                     ) -> _GroupResult | None:
+def _calibrate_group(data: _Data, counts: IntArray, area: str, model: irt.Model,
+                     *, standard_errors: bool = False) -> _GroupResult | None:
     columns = np.array([j for j, info in enumerate(data.items)
                         if info.category == area and info.model == model], dtype=np.int64)
     if columns.size == 0:
@@ -399,13 +456,16 @@ def _calibrate_group(data: _Data, counts: IntArray, area: str, model: irt.Model
     guess = float(np.mean([1.0 / max(data.items[j].n_options, 2) for j in columns]))
     fit = irt.calibrate(matrix, model=model, priors=_priors(model, guess),
                         tolerance=_CALIBRATION_TOLERANCE,
-                        max_iterations=_CALIBRATION_MAX_ITERATIONS, standard_errors=False)
+                        max_iterations=_CALIBRATION_MAX_ITERATIONS,
+                        standard_errors=standard_errors)
     if not fit.converged:
         return _GroupResult(area, model, base.n_items, base.n_attempts, "not_converged",
                             fit.log_likelihood, fit.iterations)
+    errors = fit.standard_errors
     return _GroupResult(area, model, base.n_items, base.n_attempts, "calibrated",
                         fit.log_likelihood, fit.iterations, tuple(ready),
-                        fit.items.take(column_of[ready]))
+                        fit.items.take(column_of[ready]),
+                        errors.b[column_of[ready]] if errors is not None else None)
 
 
 def _final_parameters(data: _Data, groups: Sequence[_GroupResult]) -> irt.ItemParameters:
@@ -470,6 +530,172 @@ def _exposure_rates(data: _Data, counts: IntArray) -> tuple[list[float | None], 
     return rates, denominators
 
 
+# ----------------------------------------------------------------------------- exam items
+
+
+def _read_exam_responses() -> _Data:
+    """The scored responses of finished exam sittings to the current version of each exam
+    item. Each item's calibration group ("category") is the exam with most of its responses:
+    an exam measures one ability, so its sittings are the rows and its items the columns.
+    ``attempt_role`` holds the exam id of each sitting here."""
+    current = (Q(item__content_changed_at__isnull=True)
+               | Q(shown_at__gte=F("item__content_changed_at")))
+    rows = np.array(
+        list(ExamResponse.objects.filter(current, attempt__status=ExamAttempt.Status.FINISHED,
+                                         item__pool=Item.Pool.EXAM, correct__isnull=False)
+             .order_by("attempt_id", "position")
+             .values_list("attempt_id", "attempt__exam_id", "item_id", "correct")),
+        dtype=np.int64).reshape(-1, 4)
+    attempt_ids, attempt = np.unique(rows[:, 0], return_inverse=True)
+    item_ids, item = np.unique(rows[:, 2], return_inverse=True)
+    attempt_exam = np.zeros(attempt_ids.size, dtype=np.int64)
+    attempt_exam[attempt] = rows[:, 1]
+    exam_counts = Counter(zip(rows[:, 2].tolist(), rows[:, 1].tolist(), strict=True))
+    main_exam: dict[int, int] = {}
+    for (item_id, exam_id), n in sorted(exam_counts.items()):
+        if n > exam_counts.get((item_id, main_exam.get(item_id, -1)), 0):
+            main_exam[item_id] = exam_id
+    titles = dict(Exam.objects.values_list("pk", "title"))
+    by_pk = {
+        row[0]: _ItemInfo(pk=row[0], kind=row[1], skill_id=row[2],
+                          category=f"{titles.get(main_exam[row[0]], '?')} (exam)",
+                          n_options=len(row[3]), a=row[4], b=row[5], c=row[6],
+                          retired=row[7] == Item.Status.RETIRED, digest=row[8])
+        for row in Item.objects.filter(pk__in=item_ids.tolist()).values_list(
+            "pk", "kind", "skill_id", "options_html", "irt_a", "irt_b", "irt_c", "status",
+            "content_digest")
+    }
+    return _Data(through=0, attempt=attempt.astype(np.int64), item=item.astype(np.int64),
+                 correct=rows[:, 3].astype(np.float64), attempt_role=attempt_exam,
+                 items=[by_pk[int(pk)] for pk in item_ids])
+
+
+@dataclass(frozen=True)
+class _ExamExposure:
+    """An exam item's exposure: the largest share of an exam's sittings in the window that
+    showed it (and that exam's sittings), and its uses in all finished sittings."""
+
+    rate: float | None
+    window_attempts: int
+    uses: int
+    overexposed: str  # the retired reason, or "" when within the caps
+
+
+def _certification() -> ModuleType:
+    # Imported on use: certification imports services, which imports this module.
+    from upskill.assessment import certification
+
+    return certification
+
+
+def _exposure_caps(window_attempts: Mapping[int, int], window_shown: Mapping[int, int]
+                   ) -> dict[int, float]:
+    """Per adaptive exam, the exposure cap its exposure control is tuned for, from its mean
+    length in the window and its current bank."""
+    certification = _certification()
+    caps = {}
+    for exam in Exam.objects.filter(form_kind=Exam.Form.ADAPTIVE, pk__in=list(window_attempts)):
+        mean_items = window_shown.get(exam.pk, 0) / window_attempts[exam.pk]
+        caps[exam.pk] = certification.exposure_cap(
+            mean_items, len(certification.exam_bank(exam).item_ids))
+    return caps
+
+
+def _exam_exposure(now: datetime) -> dict[int, _ExamExposure]:
+    since = now - timedelta(days=EXAM_EXPOSURE_WINDOW_DAYS)
+    finished = ExamResponse.objects.filter(attempt__status=ExamAttempt.Status.FINISHED,
+                                           item__pool=Item.Pool.EXAM).order_by()
+    window_attempts = dict(
+        ExamAttempt.objects.filter(status=ExamAttempt.Status.FINISHED, finished_at__gte=since)
+        .order_by().values_list("exam_id").annotate(n=Count("pk")))
+    window_shown = dict(finished.filter(attempt__finished_at__gte=since)
+                        .values_list("attempt__exam_id").annotate(n=Count("pk")))
+    caps = _exposure_caps(window_attempts, window_shown)
+    uses = dict(finished.values_list("item_id").annotate(n=Count("pk")))
+    exams = {exam.pk: exam for exam in Exam.objects.only("pk", "title", "form_kind")}
+    worst: dict[int, tuple[float, int]] = {}  # item -> (rate, exam)
+    for item_id, exam_id, n in (finished.filter(attempt__finished_at__gte=since)
+                                .values_list("item_id", "attempt__exam_id")
+                                .annotate(n=Count("pk"))):
+        rate = n / window_attempts[exam_id]
+        if rate > worst.get(item_id, (-1.0, 0))[0]:
+            worst[item_id] = (rate, exam_id)
+    out: dict[int, _ExamExposure] = {}
+    for item_id, used in uses.items():
+        rate, exam_id = worst.get(item_id, (None, 0))
+        exam = exams.get(exam_id)
+        attempts = window_attempts.get(exam_id, 0)
+        reason = ""
+        cap = caps.get(exam_id)
+        if (rate is not None and exam is not None and cap is not None
+                and attempts >= EXAM_EXPOSURE_MIN_ATTEMPTS and rate > cap):
+            reason = (f"overexposed: seen by {rate:.0%} of the {attempts} candidates of "
+                      f"{exam.title[:60]} in the last {EXAM_EXPOSURE_WINDOW_DAYS} days "
+                      f"(cap {cap:.0%})")
+        elif used > EXAM_ITEM_MAX_USES:
+            reason = (f"overexposed: seen in {used} finished exams in total "
+                      f"(cap {EXAM_ITEM_MAX_USES})")
+        out[item_id] = _ExamExposure(rate, attempts, used, reason)
+    return out
+
+
+def _drifted(change_b: float, standard_error: float | None) -> bool:
+    """A change of difficulty both large (:data:`DRIFT_B`) and beyond the estimate's noise
+    (:data:`DRIFT_Z` standard errors of the new b, when the fit gives them)."""
+    size = abs(change_b)
+    return size > DRIFT_B and (standard_error is None or size > DRIFT_Z * standard_error)
+
+
+def _calibrate_exam_items(now: datetime) -> JsonDict:
+    """The exam part of a calibration run: groups, per-item entries (as the diagnostic's,
+    plus the difficulty before and the drift), and the items to retire for overexposure."""
+    data = _read_exam_responses()
+    counts = np.bincount(data.item, minlength=data.n_items).astype(np.int64)
+    groups = [group for area in sorted({info.category for info in data.items})
+              for model in ("3PL", "2PL")
+              if (group := _calibrate_group(data, counts, area, model,
+                                            standard_errors=True)) is not None]
+    parameters = _final_parameters(data, groups)
+    b_errors = {j: float(group.b_standard_errors[k]) for group in groups
+                if group.b_standard_errors is not None
+                for k, j in enumerate(group.calibrated)}
+    # One ability per sitting: exams are scored on one dimension.
+    loo = leave_one_out(data.attempt, data.item, data.correct, parameters)
+    stats = item_statistics(data.item, data.correct, loo.rest_theta, loo.predicted,
+                            data.n_items)
+    exposure = _exam_exposure(now)
+    calibrated = {j for group in groups for j in group.calibrated}
+    items = []
+    for j, info in enumerate(data.items):
+        seen = exposure.get(info.pk, _ExamExposure(None, 0, 0, ""))
+        flags = flags_of(int(stats.n[j]), float(stats.p_value[j]),
+                         float(stats.point_biserial[j]), float(stats.infit[j]), None, 0)
+        if seen.overexposed:
+            flags.append("overexposed")
+        new = (float(parameters.a[j]), float(parameters.b[j]), float(parameters.c[j])) \
+            if j in calibrated else None
+        if new is not None and _drifted(new[1] - info.b, b_errors.get(j)):
+            flags.append("drift")
+        items.append({
+            "item_id": info.pk, "digest": info.digest, "n": int(stats.n[j]),
+            "p_value": float(stats.p_value[j]),
+            "point_biserial": _finite(stats.point_biserial[j]),
+            "infit": _finite(stats.infit[j]), "outfit": _finite(stats.outfit[j]),
+            "exposure_rate": seen.rate, "flags": flags,
+            "parameters": list(new) if new is not None else None, "b_before": info.b,
+        })
+    retired = {info.pk for info in data.items if info.retired}
+    retire = [{"item_id": pk, "reason": seen.overexposed} for pk, seen in sorted(exposure.items())
+              if seen.overexposed and pk not in retired]
+    return {
+        "n_responses": int(data.item.size), "n_attempts": int(data.attempt_role.size),
+        "groups": [group.summary(data.items) for group in groups], "items": items,
+        "retire": retire,
+        "rules": {"drift_b": DRIFT_B, "drift_z": DRIFT_Z,
+                  "window_days": EXAM_EXPOSURE_WINDOW_DAYS, "max_uses": EXAM_ITEM_MAX_USES},
+    }
+
+
 # ----------------------------------------------------------------------------- the job
 
 
@@ -526,6 +752,7 @@ def calibrate_items() -> JsonDict:
         "items": items,
         "exposure": {"r_max": R_MAX, "simulees": EXPOSURE_SIMULEES,
                      "k": {str(pk): value for pk, value in exposure.items()}},
+        "exam": _calibrate_exam_items(started_at),
     }
 
 
@@ -535,14 +762,17 @@ def store_calibration(result: Mapping[str, Any]) -> CalibrationRun | None:
 
     One transaction. Returns None and writes nothing when a run that started later is already
     stored (two runs finishing out of order). Items whose question changed since the run read
-    it, or that were retired meanwhile, are left alone. Never retires an item.
+    it, or that were retired meanwhile, are left alone. Never retires a diagnostic item; retires
+    the overexposed exam items, and gives every exam whose items were recalibrated or retired a
+    new bank version (new forms; see :func:`_exams_changed`).
     """
     started_at = datetime.fromisoformat(result["started_at"])
     now = timezone.now()
+    exam: Mapping[str, Any] = result.get("exam") or {"items": [], "retire": [], "groups": []}
     with transaction.atomic():
         if CalibrationRun.objects.filter(started_at__gt=started_at).exists():
             return None
-        entries = list(result["items"])
+        entries = [*result["items"], *exam["items"]]
         digests = dict(Item.objects.filter(pk__in=[e["item_id"] for e in entries])
                        .values_list("pk", "content_digest"))
         unchanged = [e for e in entries if digests.get(e["item_id"]) == e["digest"]]
@@ -559,7 +789,9 @@ def store_calibration(result: Mapping[str, Any]) -> CalibrationRun | None:
                      "flags": dict(Counter(f for e in unchanged for f in e["flags"])),
                      "exposure": {"r_max": result["exposure"]["r_max"],
                                   "simulees": result["exposure"]["simulees"],
-                                  "tuned_items": len(result["exposure"]["k"])}},
+                                  "tuned_items": len(result["exposure"]["k"])},
+                     "exam": {key: exam.get(key) for key in ("n_responses", "n_attempts",
+                                                             "groups", "rules")}},
         )
         for entry in calibrated:
             a, b, c = entry["parameters"]
@@ -569,6 +801,14 @@ def store_calibration(result: Mapping[str, Any]) -> CalibrationRun | None:
                      calibrated_at=now, calibration_responses=entry["n"]))
         for pk, k in result["exposure"]["k"].items():
             Item.objects.filter(pk=int(pk)).update(exposure_k=k)
+        retired = []
+        for entry in exam["retire"]:
+            if (Item.objects.filter(pk=entry["item_id"], pool=Item.Pool.EXAM)
+                    .exclude(status=Item.Status.RETIRED)
+                    .update(status=Item.Status.RETIRED, retired_reason=entry["reason"][:200])):
+                retired.append(entry["item_id"])
+        exam_ids = {e["item_id"] for e in exam["items"]}
+        _exams_changed([e["item_id"] for e in calibrated if e["item_id"] in exam_ids] + retired)
         ItemStatistics.objects.bulk_create(
             [ItemStatistics(item_id=e["item_id"], run=run, n_responses=e["n"],
                             p_value=e["p_value"], point_biserial=e["point_biserial"],
@@ -579,6 +819,16 @@ def store_calibration(result: Mapping[str, Any]) -> CalibrationRun | None:
             update_fields=["run", "n_responses", "p_value", "point_biserial", "infit",
                            "outfit", "exposure_rate", "flags"])
     return run
+
+
+def _exams_changed(item_ids: Sequence[int]) -> None:
+    """New bank versions (and forms, opening items, classification accuracy) for the exams
+    using these items. The cut stays the Angoff theta computed at import: re-deriving it with
+    new parameters is a standard-setting decision left to staff, not to a job."""
+    if not item_ids:
+        return
+    certification = _certification()
+    certification.bank_changed(certification.exams_using(item_ids))
 
 
 # ----------------------------------------------------------------------------- scheduling
@@ -653,6 +903,12 @@ class ItemAnalysis:
     pending: Job | None
     min_responses: int
     r_max: float
+    exam_items: list[ItemRow] = dataclasses.field(default_factory=list)
+    retired_exam_items: list[Item] = dataclasses.field(default_factory=list)
+    drift_b: float = DRIFT_B
+    drift_z: float = DRIFT_Z
+    exam_max_uses: int = EXAM_ITEM_MAX_USES
+    exam_window_days: int = EXAM_EXPOSURE_WINDOW_DAYS
     flag_min_responses: int = FLAG_MIN_RESPONSES
     easy_above: float = EASY_ABOVE
     hard_below: float = HARD_BELOW
@@ -661,23 +917,35 @@ class ItemAnalysis:
     infit_high: float = INFIT_RANGE[1]
 
 
+def _row_of(item: Item) -> ItemRow:
+    statistics = getattr(item, "statistics", None)
+    if (statistics is not None and item.content_changed_at is not None
+            and statistics.run.started_at < item.content_changed_at):
+        statistics = None  # about an earlier version of the question
+    flags = [str(FLAG_LABELS.get(code, code)) for code in statistics.flags] \
+        if statistics is not None else []
+    return ItemRow(item, statistics, flags)
+
+
 def item_analysis(actor: User) -> ItemAnalysis:
-    """The bank's items by skill with their latest statistics, the last calibration run and
+    """The diagnostic bank's items by skill and the certification exam items, with their
+    latest statistics, the retired exam items with their reasons, the last calibration run and
     any queued run. Authors and staff only (PermissionDenied otherwise). Three queries."""
     _require_analyst(actor)
     by_skill: dict[int, SkillItems] = {}
+    exam_items: list[ItemRow] = []
     for item in (Item.objects.filter(in_bank=True)
                  .select_related("skill", "statistics__run").order_by("skill__name", "key")):
-        statistics = getattr(item, "statistics", None)
-        if (statistics is not None and item.content_changed_at is not None
-                and statistics.run.started_at < item.content_changed_at):
-            statistics = None  # about an earlier version of the question
-        flags = [str(FLAG_LABELS.get(code, code)) for code in statistics.flags] \
-            if statistics is not None else []
+        if item.pool == Item.Pool.EXAM:
+            exam_items.append(_row_of(item))
+            continue
         by_skill.setdefault(item.skill_id, SkillItems(item.skill, [])).rows.append(
-            ItemRow(item, statistics, flags))
+            _row_of(item))
     return ItemAnalysis(
         skills=list(by_skill.values()),
+        exam_items=exam_items,
+        retired_exam_items=[row.item for row in exam_items
+                            if row.item.status == Item.Status.RETIRED],
         last_run=CalibrationRun.objects.order_by("-started_at").first(),
         pending=Job.objects.filter(kind=CALIBRATION_JOB,
                                    state__in=[Job.State.QUEUED, Job.State.RUNNING])
