@@ -563,3 +563,23 @@ def test_a_pass_is_valid_for_the_programs_months(content_root, make_user, clock)
         (2028, 8, 31)
     assert cert.add_months(clock.at.replace(month=12, day=31), 2).date().isoformat() == \
         "2027-02-28"
+
+
+def test_enough_new_sittings_queue_recalibration_and_the_fairness_audit(
+        content_root, make_user, monkeypatch, django_capture_on_commit_callbacks):
+    from upskill.assessment import calibration, fairness
+
+    import_exam(content_root, "fixed")
+    monkeypatch.setattr(fairness, "AUDIT_EVERY", 2)
+    monkeypatch.setattr(calibration, "RECALIBRATE_EVERY", 15)
+    first = make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        take(first, cert.start_exam(first, PROGRAM).pk, lambda p: True)
+    assert not Job.objects.filter(kind__in=[fairness.AUDIT_JOB,
+                                            calibration.CALIBRATION_JOB]).exists()
+    second = make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        take(second, cert.start_exam(second, PROGRAM).pk, lambda p: False)
+    # Two sittings of 10 scored answers each: past both thresholds, one job each.
+    assert Job.objects.filter(kind=fairness.AUDIT_JOB).count() == 1
+    assert Job.objects.filter(kind=calibration.CALIBRATION_JOB).count() == 1

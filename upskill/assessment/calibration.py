@@ -123,6 +123,7 @@ __all__ = [
     "item_statistics",
     "leave_one_out",
     "maybe_schedule_calibration",
+    "maybe_schedule_for_exams",
     "request_calibration",
     "schedule_calibration",
     "store_calibration",
@@ -863,6 +864,21 @@ def maybe_schedule_calibration() -> Job | None:
     since = (DiagnosticResponse.objects.filter(pk__gt=through).order_by("pk")
              .values_list("pk", flat=True)[RECALIBRATE_EVERY - 1:RECALIBRATE_EVERY])
     if not list(since):
+        return None
+    return schedule_calibration()
+
+
+def maybe_schedule_for_exams() -> Job | None:
+    """After an exam sitting: queue a calibration run once :data:`RECALIBRATE_EVERY` scored
+    exam responses have come in since the last run started. Cheap while below the threshold."""
+    since = (CalibrationRun.objects.order_by("-started_at")
+             .values_list("started_at", flat=True).first())
+    scored = ExamResponse.objects.filter(correct__isnull=False,
+                                         attempt__status=ExamAttempt.Status.FINISHED)
+    if since is not None:
+        scored = scored.filter(attempt__finished_at__gt=since)
+    if not list(scored.order_by("pk").values_list("pk", flat=True)[
+            RECALIBRATE_EVERY - 1:RECALIBRATE_EVERY]):
         return None
     return schedule_calibration()
 

@@ -64,6 +64,7 @@ from upskill.catalog.services import Package
 from upskill.core import jobs
 from upskill.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from upskill.core.models import Job
+from upskill.credentials import services as credentials
 from upskill.labs import services as labs
 
 __all__ = [
@@ -145,7 +146,7 @@ class ExamBank:
             exposure_k=k if control else None)
 
 
-_BANKS: OrderedDict[tuple[int, int], ExamBank] = OrderedDict()
+_BANKS: OrderedDict[tuple[int, int, str], ExamBank] = OrderedDict()
 _BANKS_LOCK = Lock()
 _BANKS_KEPT = 32
 
@@ -165,7 +166,8 @@ def _usable_items(exam: Exam) -> list[Item]:
 def exam_bank(exam: Exam) -> ExamBank:
     """The exam's bank for its current ``bank_version``, kept in this process (one query the
     first time)."""
-    key = (exam.pk, exam.bank_version)
+    # updated_at too: ids and versions repeat when a database is rebuilt (tests, restores).
+    key = (exam.pk, exam.bank_version, exam.updated_at.isoformat())
     with _BANKS_LOCK:
         cached = _BANKS.get(key)
         if cached is not None:
@@ -876,6 +878,20 @@ def _finish(attempt: ExamAttempt, reason: str) -> None:
     Item.objects.filter(pk__in=[bank.item_ids[i] for i in administered]).update(
         times_shown=F("times_shown") + 1)
     attempt.refresh_from_db()
+    if attempt.passed:
+        # Signing happens in the job; finishing only records that it is due (once per attempt).
+        credentials.issue_for_exam_attempt(attempt.pk)
+    _after_sitting()
+
+
+def _after_sitting() -> None:
+    """Upkeep that new sittings trigger: recalibration and the fairness audit, each queued as
+    a durable job once enough new data has come in (cheap checks below that)."""
+    # Imported here: both modules build on this one (exam banks, bank_changed).
+    from upskill.assessment import calibration, fairness
+
+    transaction.on_commit(calibration.maybe_schedule_for_exams)
+    transaction.on_commit(fairness.maybe_schedule_audit)
 
 
 # ----------------------------------------------------------------------------- integrity

@@ -310,6 +310,24 @@ def schedule_audit() -> Job:
     return calibration.enqueue_one_at_a_time(AUDIT_JOB)
 
 
+# A new audit is queued once this many exam sittings have finished since the last one.
+AUDIT_EVERY: Final = 500
+
+
+def maybe_schedule_audit() -> Job | None:
+    """After an exam sitting: queue an audit once :data:`AUDIT_EVERY` sittings have finished
+    since the last recorded audit. Two indexed queries while below the threshold."""
+    last = FairnessAudit.objects.order_by("-finished_at").values_list("started_at",
+                                                                      flat=True).first()
+    finished = ExamAttempt.objects.filter(status=ExamAttempt.Status.FINISHED)
+    if last is not None:
+        finished = finished.filter(finished_at__gt=last)
+    if not list(finished.order_by("pk").values_list("pk", flat=True)[
+            AUDIT_EVERY - 1:AUDIT_EVERY]):
+        return None
+    return schedule_audit()
+
+
 def request_audit(actor: User) -> Job:
     """Queue an audit for an author or staff member (PermissionDenied otherwise); returns the
     queued or already running job."""
