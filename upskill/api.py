@@ -15,6 +15,8 @@ from upskill.assessment.endpoints import router as diagnostic_router
 from upskill.catalog.endpoints import router as catalog_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
 from upskill.core.errors import DomainError
+from upskill.credentials.endpoints import router as credentials_router
+from upskill.credentials.endpoints import vc_api_router
 from upskill.labs.endpoints import router as labs_router
 from upskill.learning.endpoints import router as learning_router
 
@@ -35,6 +37,19 @@ api.add_router("/learning", learning_router)
 api.add_router("/diagnostic", diagnostic_router)
 api.add_router("/exams", exams_router)
 api.add_router("/labs", labs_router)
+api.add_router("/credentials", credentials_router)
+
+# The VC-API at its conventional paths (POST /credentials/verify, /credentials/issue), which
+# external test suites and wallets call; same authentication and error shape as /api/v1.
+vc_api = NinjaAPI(
+    title="Upskill VC-API",
+    version="1",
+    auth=api_auth,
+    urls_namespace="vc-api",
+    docs_url=None,
+    openapi_url=None,
+)
+vc_api.add_router("", vc_api_router)
 
 
 def _field_errors(error: ValidationError) -> list[dict[str, Any]]:
@@ -49,31 +64,34 @@ def _field_name(loc: list[str]) -> str:
     return ".".join(loc[1:] or loc)
 
 
-@api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     fields = _field_errors(error)
     summary = "; ".join(f"{_field_name(f['loc'])}: {f['msg']}" for f in fields)
     return error_response(422, "invalid", summary or "The request is not valid.", fields=fields)
 
 
-@api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
     return error_response(
         401, "unauthenticated", "Log in or send a valid API token (Authorization: Bearer …)."
     )
 
 
-@api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     status = error.status_code
     return error_response(status, CODES_BY_STATUS.get(status, "bad_request"), str(error))
 
 
-@api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
     return error_response(error.status, error.code, error.detail)
 
 
-@api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
     return error_response(404, "not_found", str(error) or "Not found.")
+
+
+for _api in (api, vc_api):
+    _api.exception_handler(ValidationError)(on_validation_error)
+    _api.exception_handler(AuthenticationError)(on_authentication_error)
+    _api.exception_handler(HttpError)(on_http_error)
+    _api.exception_handler(DomainError)(on_domain_error)
+    _api.exception_handler(Http404)(on_not_found)

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "upskill.learning",
     "upskill.assessment",
     "upskill.labs",
+    "upskill.credentials",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,19 @@ LABS_DATA_DIR = Path(os.environ.get("UPSKILL_LABS_DATA_DIR", str(VAR_DIR / "labs
 LABS_SCRATCH_DIR = Path(os.environ.get("UPSKILL_LABS_SCRATCH_DIR",
                                        str(VAR_DIR / "labs" / "scratch")))
 LABS_SANDBOX_MODE = os.environ.get("UPSKILL_LABS_SANDBOX_MODE", "secure")
+
+# Credentials (upskill.credentials): the public address absolute URLs in credentials use, the
+# issuer's identity (did:web of a domain, or did:key of the current key when no domain is set)
+# and where the Ed25519 signing key comes from: a PEM secret file, or (embedded mode only) keys
+# generated on first use into CREDENTIALS_KEY_DIR. Production never generates a key.
+PUBLIC_URL = os.environ.get("UPSKILL_PUBLIC_URL", "").strip().rstrip("/") or \
+    "http://127.0.0.1:8000"
+CREDENTIALS_DOMAIN = os.environ.get("UPSKILL_CREDENTIALS_DOMAIN", "").strip()
+CREDENTIALS_KEY_FILE = os.environ.get("UPSKILL_CREDENTIALS_KEY_FILE", "").strip()
+CREDENTIALS_KEY_DIR = Path(os.environ.get("UPSKILL_CREDENTIALS_KEY_DIR", "").strip()
+                           or VAR_DIR / "credentials")
+CREDENTIALS_ISSUER_NAME = os.environ.get("UPSKILL_CREDENTIALS_ISSUER_NAME", "").strip() or \
+    "Upskill"
 
 # --- people ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import include, path, re_path
 from django.views.static import serve as static_serve
 
-from upskill.api import api
+from upskill.api import api, vc_api
 from upskill.core import views as core_views
 from upskill.learning import views as learning_views
 
@@ -17,7 +17,9 @@ urlpatterns = [
     path("", include("upskill.learning.urls")),
     path("", include("upskill.assessment.urls")),
     path("", include("upskill.labs.urls")),
+    path("", include("upskill.credentials.urls")),
     path("api/v1/", api.urls),
+    path("credentials/", vc_api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

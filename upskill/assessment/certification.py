@@ -64,6 +64,7 @@ from upskill.catalog.services import Package
 from upskill.core import jobs
 from upskill.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from upskill.core.models import Job
+from upskill.credentials import services as credentials
 from upskill.labs import services as labs
 
 __all__ = [
@@ -877,6 +878,9 @@ def _finish(attempt: ExamAttempt, reason: str) -> None:
     Item.objects.filter(pk__in=[bank.item_ids[i] for i in administered]).update(
         times_shown=F("times_shown") + 1)
     attempt.refresh_from_db()
+    if attempt.passed:
+        # Signing happens in the job; finishing only records that it is due (once per attempt).
+        credentials.issue_for_exam_attempt(attempt.pk)
     _after_sitting()
 
 
