@@ -118,6 +118,10 @@ class Credential(models.Model):
     suspended_at = models.DateTimeField(null=True, blank=True)
     superseded_by = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
                                       related_name="supersedes")
+    renewal_due = models.CharField(
+        max_length=200, blank=True, help_text="why the holder should renew before expiry "
+        "(e.g. a major release of the program's content); empty: nothing asks for it")
+    show_in_portfolio = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-issued_at"]
@@ -172,3 +176,37 @@ class ApiIssuance(models.Model):
 
     def __str__(self) -> str:
         return f"issued {self.document_id or self.pk} by {self.actor_id}"
+
+
+class RenewalReminder(models.Model):
+    """A reminder sent to the holder before the credential expires (one per step)."""
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE,
+                                   related_name="renewal_reminders")
+    days_before = models.PositiveSmallIntegerField(help_text="the step: 90, 30 or 7 days")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["credential", "days_before"],
+                                    name="one_reminder_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day reminder for {self.credential_id}"
+
+
+class Portfolio(models.Model):
+    """A learner's public portfolio page: off until they switch it on; the address is a
+    random handle, not their email or id."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="portfolio")
+    handle = models.SlugField(max_length=40, unique=True)
+    public = models.BooleanField(default=False)
+    headline = models.CharField(max_length=160, blank=True)
+    show_projects = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"portfolio {self.handle}"
