@@ -171,6 +171,17 @@ class TestImport:
         assert any(p.field == field and reason in p.reason for p in problems), report.problems
         assert not Exam.objects.exists()
 
+    @pytest.mark.parametrize(("renewal", "reason"), [
+        ("{min: 6, max: 12}", "a renewal is shorter than the exam"),
+        ("{min: 8, max: 10}", "must not exceed the exam's min"),
+    ])
+    def test_a_renewal_that_is_not_shorter_is_refused(self, content_root, renewal, reason):
+        write_exam_bank(content_root, exam_yaml() + f"renewal:\n  items: {renewal}\n"
+                                                    "  window_days: 90\n")
+        report = catalog.import_content(content_root)
+        assert any(p.field == "renewal.items" and reason in p.reason
+                   for p in report.problems), report.problems
+
     def test_too_few_items_for_the_exam_is_refused(self, content_root):
         write_exam_bank(content_root, exam_yaml(max_items=60), per_skill=20)
         report = catalog.import_content(content_root)

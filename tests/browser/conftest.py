@@ -113,10 +113,14 @@ def open_screen(new_page: PageFactory, request: pytest.FixtureRequest) -> Callab
 
     def open_(screen: Screen, viewport: ViewportSize = DESKTOP) -> Page:
         root = request.getfixturevalue("catalog") if screen.catalog else None
-        user = request.getfixturevalue("ada") if screen.who == LEARNER else None
+        # A public page about Ada's things (her credential, her portfolio) is prepared with
+        # her account and opened by a visitor who is not signed in.
+        ada = request.getfixturevalue("ada") if screen.who == LEARNER or screen.prepare \
+            else None
         if screen.prepare is not None:
-            assert root is not None and user is not None, f"{screen}: prepare needs both"
-            screen.prepare(user, root)
+            assert root is not None and ada is not None, f"{screen}: prepare needs both"
+            screen.prepare(ada, root)
+        user = ada if screen.who == LEARNER else None
         return visit(new_page(viewport=viewport, user=user), screen)
 
     return open_

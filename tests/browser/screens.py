@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import Page, Response, expect
 
+from tests.assessment.test_certification import take
 from tests.browser.content import (
     COURSE,
     LECTURE,
@@ -46,6 +47,8 @@ from upskill.assessment.models import (
     Item,
 )
 from upskill.catalog import services as catalog_services
+from upskill.credentials import services as credentials
+from upskill.credentials.models import Credential, Portfolio
 from upskill.labs import services as labs
 from upskill.learning import services as learning
 
@@ -337,6 +340,56 @@ def with_a_fairness_audit(learner: User, root: Path) -> None:
     ])
 
 
+def with_a_credential(learner: User, root: Path) -> None:
+    """The learner passed the exam (every answer right) and its credential is issued, as the
+    ``credentials.issue`` job does; their portfolio is public with a headline."""
+    import_exam(root)
+    attempt = take(learner, certification.start_exam(learner, PROGRAM).pk, lambda _p: True)
+    assert attempt.passed
+    credentials.issue_credential(attempt.pk)
+    credentials.update_portfolio(learner, public=True, headline="Data analyst, SQL and Python",
+                                 show_projects=True)
+
+
+def with_a_revoked_credential_as_staff(learner: User, root: Path) -> None:
+    """The learner is also staff, and has suspended, lifted and then revoked a credential."""
+    with_a_credential(learner, root)
+    services.grant_role(None, learner, "staff")
+    public_id = Credential.objects.get().public_id
+    credentials.suspend(learner, public_id, "Plagiarism reported by a reviewer")
+    credentials.lift_suspension(learner, public_id, "The report was unfounded")
+
+
+def open_the_credential(page: Page) -> Response:
+    return _goto(page, f"/credentials/{Credential.objects.get().public_id}/")
+
+
+def open_the_staff_page(page: Page) -> Response:
+    return _goto(page, f"/staff/credentials/{Credential.objects.get().public_id}/")
+
+
+def open_the_portfolio(page: Page) -> Response:
+    return _goto(page, f"/p/{Portfolio.objects.get().handle}/")
+
+
+def _goto(page: Page, path: str) -> Response:
+    response = page.goto(path)
+    assert response is not None
+    return response
+
+
+def verify_junk(page: Page) -> Response:
+    page.goto("/credentials/verify/")
+    page.get_by_label("The credential's JSON").fill('{"name": "not a credential"')
+    return submit(page, "Verify")
+
+
+def verify_the_credential(page: Page) -> Response:
+    page.goto("/credentials/verify/")
+    page.get_by_label("The credential's JSON").fill(Credential.objects.get().document)
+    return submit(page, "Verify")
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -438,6 +491,24 @@ SCREENS = [
     Screen("fairness-audit", "/authoring/fairness/", who=LEARNER, catalog=True,
            prepare=with_a_fairness_audit,
            shows="Harder for women than for men of the same ability."),
+    # Credentials: public pages are prepared with Ada's account and opened by a visitor.
+    Screen("credential", "/credentials/", catalog=True, prepare=with_a_credential,
+           arrive=open_the_credential, shows="Check it yourself"),
+    Screen("verify-credential", "/credentials/verify/", shows="Or choose its .json file"),
+    Screen("verify-credential-errors", "/credentials/verify/", status=400, arrive=verify_junk,
+           shows="That is not JSON"),
+    Screen("verify-credential-result", "/credentials/verify/", catalog=True,
+           prepare=with_a_credential, arrive=verify_the_credential, shows="Verification details"),
+    Screen("my-credentials", "/my/credentials/", who=LEARNER, catalog=True,
+           prepare=with_a_credential, shows="Add to LinkedIn profile"),
+    Screen("my-credentials-empty", "/my/credentials/", who=LEARNER, shows="No credentials yet"),
+    Screen("portfolio-settings", "/my/portfolio/", who=LEARNER, catalog=True,
+           prepare=with_a_credential, shows="Make my portfolio public"),
+    Screen("portfolio", "/p/", catalog=True, prepare=with_a_credential,
+           arrive=open_the_portfolio, shows="Data analyst, SQL and Python"),
+    Screen("staff-credential", "/staff/credentials/", who=LEARNER, catalog=True,
+           prepare=with_a_revoked_credential_as_staff, arrive=open_the_staff_page,
+           shows="The report was unfounded"),
 ]
 
 

@@ -22,16 +22,29 @@ rules of a sitting:
 - Starting an attempt does a small constant number of queries: forms, opening items and the
   expected classification accuracy are computed by the ``assessment.prepare_exam`` job when an
   exam or its items change, never at start.
+- Renewal: an exam may define a shorter recertification (``renewal`` in its file). A holder of
+  a credential in good standing for the program may take it inside the window before expiry, or
+  at once when the credential is marked for renewal (a major content release); whether they
+  may is the credentials app's answer (``credentials.renewal_status``). A renewal attempt
+  (``purpose="renewal"``) is not blocked by "you have passed" or the certification attempt
+  limit, does not re-require the labs, has its own attempt limit (the exam's, counted since
+  the pass that earned the credential) and waiting period, and uses the renewal length:
+  adaptive exams the renewal min/max, fixed exams a renewal form of that length assembled to
+  the blueprint's proportions. Its blueprint keeps the weights and scales each area's minimum
+  by the renewal's minimum length over the exam's (rounded down); its time limit scales with
+  the maximum length. Passing issues a new credential through the same job, which supersedes
+  the old.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import math
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from threading import Lock
@@ -56,6 +69,7 @@ from upskill.assessment.models import (
     ExamResponse,
     IntegrityEvent,
     Item,
+    Purpose,
 )
 from upskill.assessment.services import key_of, kind_of, parse_response
 from upskill.catalog import services as catalog
@@ -133,15 +147,21 @@ class ExamBank:
     blueprint: psychometrics.Blueprint
     index_of: Mapping[int, int]
 
-    def design(self, exam: Exam, *, exposure: bool = True) -> psychometrics.AdaptiveDesign:
+    def design(self, exam: Exam, *, exposure: bool = True,
+               purpose: str = Purpose.CERTIFICATION) -> psychometrics.AdaptiveDesign:
         """The adaptive design, with the exam's tuned Sympson-Hetter probabilities (unless
-        ``exposure`` is False, as when tuning them)."""
+        ``exposure`` is False, as when tuning them); a renewal's is shorter (its lengths and
+        the scaled blueprint)."""
         control = exam.exposure_control if exposure else {}
         k = np.array([float(control.get(str(pk), 1.0)) for pk in self.item_ids],
                      dtype=np.float64)
+        blueprint, (min_items, max_items) = self.blueprint, (exam.min_items, exam.max_items)
+        # A renewal attempt whose exam lost its renewal block mid-attempt runs to full length.
+        if purpose == Purpose.RENEWAL and exam.renewal_max_items is not None:
+            blueprint, (min_items, max_items) = renewal_blueprint(exam), _renewal_length(exam)
         return psychometrics.AdaptiveDesign(
-            items=self.parameters, area_of_item=self.area_of_item, blueprint=self.blueprint,
-            cut=exam.cut_theta, min_items=exam.min_items, max_items=exam.max_items,
+            items=self.parameters, area_of_item=self.area_of_item, blueprint=blueprint,
+            cut=exam.cut_theta, min_items=min_items, max_items=max_items,
             confidence=exam.confidence, skill_of_item=self.skill_of_item,
             exposure_k=k if control else None)
 
@@ -155,6 +175,30 @@ def _blueprint_of(exam: Exam) -> psychometrics.Blueprint:
     return psychometrics.Blueprint(tuple(
         psychometrics.Area(str(area["area"]), float(area["weight"]), int(area["min_items"]))
         for area in exam.blueprint))
+
+
+def _renewal_length(exam: Exam) -> tuple[int, int]:
+    if exam.renewal_min_items is None or exam.renewal_max_items is None:
+        raise Conflict(_("This exam has no renewal."))
+    return exam.renewal_min_items, exam.renewal_max_items
+
+
+def renewal_blueprint(exam: Exam) -> psychometrics.Blueprint:
+    """The renewal's blueprint: the same areas and weights, each area's minimum scaled by the
+    renewal's minimum length over the exam's and rounded down, so that the minimums always
+    fit the renewal (they fit the exam's minimum length, which the importer checks)."""
+    shortest, _longest = _renewal_length(exam)
+    return psychometrics.Blueprint(tuple(
+        psychometrics.Area(str(area["area"]), float(area["weight"]),
+                           int(area["min_items"]) * shortest // exam.min_items)
+        for area in exam.blueprint))
+
+
+def renewal_time_limit_seconds(exam: Exam) -> int:
+    """The renewal's time limit: the exam's, scaled by the maximum lengths, in whole minutes
+    rounded up."""
+    _shortest, longest = _renewal_length(exam)
+    return math.ceil(exam.time_limit_seconds * longest / exam.max_items / 60) * 60
 
 
 def _usable_items(exam: Exam) -> list[Item]:
@@ -231,6 +275,9 @@ def write_exams(release: Release, package: Package) -> None:
             "eligible_labs": list(spec.eligibility.labs), "max_attempts": spec.attempts.max,
             "attempt_window_days": ATTEMPT_WINDOW_DAYS, "wait_days": spec.attempts.wait_days,
             "valid_months": spec.valid_months, "updated_at": now(),
+            "renewal_min_items": spec.renewal.items.min if spec.renewal else None,
+            "renewal_max_items": spec.renewal.items.max if spec.renewal else None,
+            "renewal_window_days": spec.renewal.window_days if spec.renewal else None,
         }
         exam, created = Exam.objects.get_or_create(program=program, defaults=fields)
         if not created:
@@ -277,16 +324,21 @@ def prepare_exam(exam_id: int, bank_version: int | None = None) -> dict[str, Any
     thetas = rng.standard_normal(CLASSIFICATION_SIMULEES)
     result: dict[str, Any] = {"exam": exam.pk, "bank_version": exam.bank_version}
     if exam.form_kind == Exam.Form.FIXED:
-        forms = _assemble(exam, bank)
+        forms = _assemble(exam, bank, bank.blueprint, exam.max_items)
+        renewal_forms = (_assemble(exam, bank, renewal_blueprint(exam), _renewal_length(exam)[1])
+                         if exam.renewal_max_items is not None else ())
         with transaction.atomic():
             ExamForm.objects.filter(exam=exam).exclude(bank_version=exam.bank_version
                                                        ).update(active=False)
-            for number, form in enumerate(forms, start=1):
-                ExamForm.objects.update_or_create(
-                    exam=exam, bank_version=exam.bank_version, number=number,
-                    defaults={"item_ids": [bank.item_ids[i] for i in form], "active": True,
-                              "information_at_cut": psychometrics.form_information(
-                                  bank.parameters, form, exam.cut_theta)})
+            for purpose, assembled in ((Purpose.CERTIFICATION, forms),
+                                       (Purpose.RENEWAL, renewal_forms)):
+                for number, form in enumerate(assembled, start=1):
+                    ExamForm.objects.update_or_create(
+                        exam=exam, bank_version=exam.bank_version, purpose=purpose,
+                        number=number,
+                        defaults={"item_ids": [bank.item_ids[i] for i in form], "active": True,
+                                  "information_at_cut": psychometrics.form_information(
+                                      bank.parameters, form, exam.cut_theta)})
         simulated = psychometrics.simulate_fixed(bank.parameters, forms[0], thetas,
                                                  exam.cut_theta, rng)
         result["forms"] = len(forms)
@@ -342,16 +394,17 @@ def _first_area(bank: ExamBank) -> int:
     return int(np.argmax(weights))
 
 
-def _assemble(exam: Exam, bank: ExamBank) -> tuple[tuple[int, ...], ...]:
+def _assemble(exam: Exam, bank: ExamBank, blueprint: psychometrics.Blueprint,
+              length: int) -> tuple[tuple[int, ...], ...]:
     kwargs: dict[str, Any] = {"skill_of_item": bank.skill_of_item}
     try:
         return psychometrics.assemble_forms(
-            bank.parameters, bank.area_of_item, bank.blueprint, exam.max_items, exam.cut_theta,
+            bank.parameters, bank.area_of_item, blueprint, length, exam.cut_theta,
             n_forms=PARALLEL_FORMS, **kwargs)
     except ValueError:
         # Not enough items for two disjoint forms: one form, still to the blueprint.
         return psychometrics.assemble_forms(
-            bank.parameters, bank.area_of_item, bank.blueprint, exam.max_items, exam.cut_theta,
+            bank.parameters, bank.area_of_item, blueprint, length, exam.cut_theta,
             n_forms=1, **kwargs)
 
 
@@ -372,6 +425,13 @@ class ExamOverview:
     time_factor: Decimal
     time_limit_seconds: int
     ready: bool
+    # Renewal (additive): the holder's standing (None: no renewal exam, or no credential in
+    # force), whether they may start a renewal now and, if not, why; its length and time.
+    renewal: credentials.RenewalStatus | None = None
+    renewal_available: bool = False
+    renewal_reasons: list[str] = field(default_factory=list)
+    renewal_items: tuple[int, int] | None = None
+    renewal_time_limit_seconds: int | None = None
 
 
 def list_exams() -> list[Exam]:
@@ -390,9 +450,9 @@ def _time_factor(user: User) -> Decimal:
     return profile.exam_time_factor if profile is not None else Decimal("1.00")
 
 
-def _is_ready(exam: Exam) -> bool:
+def _is_ready(exam: Exam, purpose: str = Purpose.CERTIFICATION) -> bool:
     if exam.form_kind == Exam.Form.FIXED:
-        return ExamForm.objects.filter(exam=exam, active=True,
+        return ExamForm.objects.filter(exam=exam, active=True, purpose=purpose,
                                        bank_version=exam.bank_version).exists()
     return bool(exam.opening_items)
 
@@ -408,12 +468,13 @@ def exam_overview(user: User, program_slug: str) -> ExamOverview:
     if open_attempt is not None and close_if_expired(open_attempt):
         open_attempt = None
     finished = [a for a in recent if a.status == ExamAttempt.Status.FINISHED]
+    certifying = [a for a in recent if a.purpose == Purpose.CERTIFICATION]
     missing = sorted(set(exam.eligible_labs) - labs.passed_labs(user, exam.eligible_labs)) \
         if exam.eligible_labs else []
     reasons: list[str] = []
     if missing:
         reasons.append(_("Pass the program's labs first: %(labs)s.") % {"labs": ", ".join(missing)})
-    used = len(recent)
+    used = len(certifying)  # renewal attempts have their own limit
     if used >= exam.max_attempts and open_attempt is None:
         reasons.append(_("You have used all %(n)d attempts of the last %(days)d days.")
                        % {"n": exam.max_attempts, "days": exam.attempt_window_days})
@@ -432,12 +493,55 @@ def exam_overview(user: User, program_slug: str) -> ExamOverview:
     ready = _is_ready(exam)
     if not ready:
         reasons.append(_("This exam is being prepared; try again in a minute."))
-    return ExamOverview(
+    overview = ExamOverview(
         exam=exam, eligible=not reasons, reasons=reasons, missing_labs=missing,
         attempts_used=used, attempts_left=max(0, exam.max_attempts - used),
         next_attempt_at=next_at, open_attempt=open_attempt,
         last_finished=finished[0] if finished else None, time_factor=factor,
         time_limit_seconds=_limit_seconds(exam.time_limit_seconds, factor), ready=ready)
+    if exam.renewal_window_days is None:
+        return overview
+    return _with_renewal(overview, user, current)
+
+
+def _with_renewal(overview: ExamOverview, user: User, current: datetime) -> ExamOverview:
+    """The overview with the holder's renewal options (an exam that offers a renewal)."""
+    exam = overview.exam
+    assert exam.renewal_window_days is not None
+    status = credentials.renewal_status(user, exam.program, exam.renewal_window_days,
+                                        now=current)
+    reasons: list[str] = []
+    if status is not None and not status.available:
+        reasons.append(status.reason)
+    elif status is not None:
+        reasons.extend(_renewal_attempt_rules(user, exam, status.valid_from, current))
+        if not _is_ready(exam, Purpose.RENEWAL):
+            reasons.append(_("The renewal exam is being prepared; try again in a minute."))
+    return dataclasses.replace(
+        overview, renewal=status, renewal_available=status is not None and not reasons,
+        renewal_reasons=reasons, renewal_items=_renewal_length(exam),
+        renewal_time_limit_seconds=_limit_seconds(renewal_time_limit_seconds(exam),
+                                                  overview.time_factor))
+
+
+def _renewal_attempt_rules(user: User, exam: Exam, since: datetime,
+                           current: datetime) -> list[str]:
+    """The renewal's own retake rules: the exam's number of attempts, counted since the pass
+    that earned the credential, and its waiting period after a failed renewal attempt."""
+    renewals = list(ExamAttempt.objects.filter(
+        user=user, exam=exam, purpose=Purpose.RENEWAL, started_at__gte=since,
+        status=ExamAttempt.Status.FINISHED).order_by("-started_at"))
+    reasons: list[str] = []
+    if len(renewals) >= exam.max_attempts:
+        reasons.append(_("You have used all %(n)d renewal attempts; after your credential "
+                         "expires, take the full exam.") % {"n": exam.max_attempts})
+    elif renewals and exam.wait_days:
+        again_at = (renewals[0].finished_at or renewals[0].started_at) + timedelta(
+            days=exam.wait_days)
+        if again_at > current:
+            reasons.append(_("You can take the renewal exam again from %(date)s.")
+                           % {"date": again_at.date().isoformat()})
+    return reasons
 
 
 def _limit_seconds(base: int, factor: Decimal) -> int:
@@ -505,20 +609,30 @@ def _attempt_for(user: User, attempt_id: int, *, lock: bool = False) -> ExamAtte
     return attempt
 
 
-def start_exam(user: User, program_slug: str) -> ExamAttempt:
-    """Start an attempt (or return the open one). A constant number of queries whatever the
-    bank's size or the number of candidates: no item selection, no assembly, no simulation."""
+def start_exam(user: User, program_slug: str,
+               purpose: str = Purpose.CERTIFICATION) -> ExamAttempt:
+    """Start an attempt (or return the open one, whatever its purpose). ``purpose="renewal"``
+    starts a holder's renewal attempt (Conflict with the reasons when it is not open to them:
+    the credential checked is always the caller's own). A constant number of queries whatever
+    the bank's size or the number of candidates: no item selection, no assembly, no
+    simulation."""
+    if purpose not in Purpose.values:
+        raise Invalid(_("Unknown exam purpose."))
     overview = exam_overview(user, program_slug)
     if overview.open_attempt is not None:
         return overview.open_attempt
-    if not overview.eligible:
+    renewing = purpose == Purpose.RENEWAL
+    if renewing and not overview.renewal_available:
+        raise Conflict(" ".join(overview.renewal_reasons) or
+                       _("You hold no credential for this program that can be renewed."))
+    if not renewing and not overview.eligible:
         raise Conflict(" ".join(overview.reasons))
     exam = overview.exam
     seed = secrets.randbits(62)
     rng = np.random.default_rng(seed)
     form: ExamForm | None = None
     if exam.form_kind == Exam.Form.FIXED:
-        forms = list(ExamForm.objects.filter(exam=exam, active=True,
+        forms = list(ExamForm.objects.filter(exam=exam, active=True, purpose=purpose,
                                              bank_version=exam.bank_version))
         form = forms[int(rng.integers(len(forms)))]
         first_item_id = int(form.item_ids[0])
@@ -526,7 +640,8 @@ def start_exam(user: User, program_slug: str) -> ExamAttempt:
         first_item_id = int(exam.opening_items[int(rng.integers(len(exam.opening_items)))])
     started = now()
     factor = overview.time_factor
-    limit = overview.time_limit_seconds
+    limit = (overview.renewal_time_limit_seconds if renewing else None) \
+        or overview.time_limit_seconds
     accommodation = ("" if factor == 1 else
                      _("extended time ×%(factor)s from the profile") % {"factor": factor})
     item = Item.objects.get(pk=first_item_id)
@@ -534,6 +649,7 @@ def start_exam(user: User, program_slug: str) -> ExamAttempt:
         with transaction.atomic():
             attempt = ExamAttempt.objects.create(
                 user=user, exam=exam, form=form, bank_version=exam.bank_version, seed=seed,
+                purpose=purpose,
                 time_factor=factor, time_limit_seconds=limit, accommodation=accommodation,
                 started_at=started, deadline=started + timedelta(seconds=limit), position=1,
                 n_shown=1)
@@ -585,8 +701,14 @@ def _state(attempt: ExamAttempt) -> ExamState:
         navigator = [NavEntry(p, responses[p].response is not None if p in responses else False,
                               p == attempt.position) for p in range(1, length + 1)]
     return ExamState(attempt=attempt, exam=exam, question=question, position=attempt.position,
-                     length=length, max_items=exam.max_items,
+                     length=length, max_items=_max_items(attempt),
                      seconds_left=_seconds_left(attempt, now()), navigator=navigator)
+
+
+def _max_items(attempt: ExamAttempt) -> int:
+    if attempt.purpose == Purpose.RENEWAL and attempt.exam.renewal_max_items is not None:
+        return attempt.exam.renewal_max_items
+    return attempt.exam.max_items
 
 
 def _question(response: ExamResponse) -> ExamQuestion:
@@ -785,7 +907,7 @@ def _advance(user: User, attempt_id: int, position: int, item_key: str) -> None:
             confirmed=True, correct=_is_correct(response))
         attempt.refresh_from_db()
         bank = _bank_of(attempt)
-        design = bank.design(exam)
+        design = bank.design(exam, purpose=attempt.purpose)
         administered, correct = _scored(attempt)
         refused = psychometrics.exposure_refusals(design, np.random.default_rng(
             [attempt.seed, _EXPOSURE_STREAM]))

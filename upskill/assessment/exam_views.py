@@ -32,6 +32,7 @@ from upskill.assessment import certification
 from upskill.assessment.models import Exam, ExamAttempt
 from upskill.catalog import services as catalog
 from upskill.core.errors import Conflict, Invalid, NotFound
+from upskill.credentials import services as credentials
 from upskill.labs import services as labs
 
 # The marks at which the time left is announced to screen readers (and shown as a warning).
@@ -113,9 +114,11 @@ def overview(request: HttpRequest, program_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest, program_slug: str) -> HttpResponse:
-    """Start the exam (or resume the open attempt); refused with the reasons otherwise."""
+    """Start the exam, or its renewal (``purpose=renewal``), or resume the open attempt;
+    refused with the reasons otherwise."""
+    purpose = "renewal" if request.POST.get("purpose") == "renewal" else "certification"
     try:
-        attempt = certification.start_exam(_user(request), program_slug)
+        attempt = certification.start_exam(_user(request), program_slug, purpose=purpose)
     except Conflict as refused:
         messages.warning(request, refused.detail)
         return redirect("assessment:exam_overview", program_slug=program_slug)
@@ -317,4 +320,6 @@ def score_report(request: HttpRequest, attempt_id: int) -> HttpResponse:
         "consistency_percent": None if result.consistency is None
         else round(result.consistency * 100),
         "accuracy_percent": None if result.accuracy is None else round(result.accuracy * 100),
+        "credential_id": credentials.credential_for_attempt(user, attempt.pk)
+        if result.passed else None,
     })

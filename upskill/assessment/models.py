@@ -218,12 +218,20 @@ class ItemStatistics(models.Model):
 # ----------------------------------------------------------------------------- certification
 
 
+class Purpose(models.TextChoices):
+    """What a sitting (and a fixed form) is for: the full exam, or a holder's shorter renewal."""
+
+    CERTIFICATION = "certification", "Certification"
+    RENEWAL = "renewal", "Renewal"
+
+
 class Exam(models.Model):
     """A program's certification exam, as its exam package defines it (see docs/authoring.md).
 
     Items come from the exam pool (``Item.pool == "exam"``) for the program role's skills.
     ``bank_version`` changes whenever the usable items or their parameters change: forms and
-    cached banks are keyed by it.
+    cached banks are keyed by it. ``renewal_*`` are null when the exam offers no shorter
+    recertification.
     """
 
     class Form(models.TextChoices):
@@ -254,6 +262,11 @@ class Exam(models.Model):
     attempt_window_days = models.PositiveSmallIntegerField(default=365)
     wait_days = models.PositiveSmallIntegerField()
     valid_months = models.PositiveSmallIntegerField()
+    renewal_min_items = models.PositiveSmallIntegerField(null=True, blank=True)
+    renewal_max_items = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="renewal: length limits (fixed: the form's length)")
+    renewal_window_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="holders may renew this many days before expiry")
     bank_version = models.PositiveIntegerField(default=1)
     opening_items = models.JSONField(
         default=list, help_text="adaptive: item ids a first question is drawn from (computed "
@@ -274,6 +287,8 @@ class ExamForm(models.Model):
     options). Assembled by the ``assessment.assemble_exam_forms`` job, never at exam start."""
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="forms")
+    purpose = models.CharField(max_length=13, choices=Purpose.choices,
+                               default=Purpose.CERTIFICATION)
     number = models.PositiveSmallIntegerField()
     bank_version = models.PositiveIntegerField()
     item_ids = models.JSONField()
@@ -284,8 +299,8 @@ class ExamForm(models.Model):
     class Meta:
         ordering = ["exam", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["exam", "bank_version", "number"],
-                                    name="one_form_number_per_bank_version"),
+            models.UniqueConstraint(fields=["exam", "bank_version", "purpose", "number"],
+                                    name="one_form_number_per_bank_version_purpose"),
         ]
         indexes = [models.Index(fields=["exam", "active"], name="exam_active_forms")]
 
@@ -315,6 +330,9 @@ class ExamAttempt(models.Model):
     form = models.ForeignKey(ExamForm, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="attempts")
     bank_version = models.PositiveIntegerField()
+    purpose = models.CharField(
+        max_length=13, choices=Purpose.choices, default=Purpose.CERTIFICATION,
+        help_text="renewal: a holder's shorter recertification (no lab or retake rules)")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     seed = models.BigIntegerField()
     time_factor = models.DecimalField(max_digits=3, decimal_places=2, default=1)

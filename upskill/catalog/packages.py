@@ -168,6 +168,13 @@ class AttemptsSpec(Strict):
     wait_days: int = Field(ge=0, le=365)
 
 
+class RenewalSpec(Strict):
+    """A shorter recertification exam for holders of a valid credential (docs/authoring.md)."""
+
+    items: ExamLengthSpec
+    window_days: int = Field(ge=7, le=365)
+
+
 class ExamSpec(Strict):
     program: Slug
     title: str = Field(min_length=1, max_length=200)
@@ -181,6 +188,7 @@ class ExamSpec(Strict):
     eligibility: EligibilitySpec = EligibilitySpec()
     attempts: AttemptsSpec
     valid_months: int = Field(ge=1, le=120)
+    renewal: RenewalSpec | None = None
 
 
 def _exam_problems(spec: ExamSpec) -> list[tuple[str, str]]:
@@ -214,6 +222,25 @@ def _exam_problems(spec: ExamSpec) -> list[tuple[str, str]]:
         if len(ratings) != n_raters:
             found.append((f"cut_score.ratings.{item_id}",
                           f"needs one rating per rater ({n_raters}), has {len(ratings)}"))
+    if spec.renewal is not None:
+        found.extend(_renewal_problems(spec, spec.renewal))
+    return found
+
+
+def _renewal_problems(spec: ExamSpec, renewal: RenewalSpec) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if renewal.items.min > renewal.items.max:
+        found.append(("renewal.items", "min must not exceed max"))
+    if spec.form == "fixed" and renewal.items.min != renewal.items.max:
+        found.append(("renewal.items", "a fixed form has one length: min must equal max"))
+    if renewal.items.max >= spec.items.max:
+        found.append(("renewal.items", f"a renewal is shorter than the exam: max must be below "
+                                       f"{spec.items.max}"))
+    if renewal.items.min > spec.items.min:
+        found.append(("renewal.items", f"min must not exceed the exam's min ({spec.items.min})"))
+    if renewal.window_days > spec.valid_months * 30:
+        found.append(("renewal.window_days", "the window is longer than the credential's "
+                                             "validity"))
     return found
 
 

@@ -60,24 +60,12 @@ def _body(request: HttpRequest, member: str) -> dict[str, Any] | HttpResponse:
     return body
 
 
-def _not_a_credential(document: dict[str, Any]) -> str | None:
-    types = document.get("type")
-    if "@context" not in document:
-        return "it has no @context"
-    if not (types == "VerifiableCredential" or
-            (isinstance(types, list) and "VerifiableCredential" in types)):
-        return "its type does not include VerifiableCredential"
-    if "proof" not in document:
-        return "it has no proof"
-    return None
-
-
 def verify(request: HttpRequest) -> HttpResponse:
     body = _body(request, "verifiableCredential")
     if isinstance(body, HttpResponse):
         return body
     credential = body["verifiableCredential"]
-    problem = _not_a_credential(credential)
+    problem = services.not_a_credential(credential)
     if problem:
         return error_response(400, "bad_request", f"verifiableCredential is not a credential: "
                               f"{problem}.")

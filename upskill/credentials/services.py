@@ -24,10 +24,12 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import secrets
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -39,15 +41,16 @@ from django.utils.translation import gettext as _
 from upskill.accounts import services as accounts
 from upskill.accounts.models import PlatformRole, Profile, User
 from upskill.assessment.models import ExamAttempt
-from upskill.catalog.models import RoleSkill
+from upskill.catalog.models import Program, RoleSkill
 from upskill.core import jobs
 from upskill.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from upskill.core.models import Job
-from upskill.credentials import keys, openbadges, proofs, status_list
+from upskill.credentials import certificate, keys, openbadges, proofs, renewal, status_list
 from upskill.credentials.models import (
     ApiIssuance,
     Credential,
     IssuerKey,
+    Portfolio,
     Recipient,
     StatusChange,
     StatusList,
@@ -85,7 +88,8 @@ ISSUE_JOB = "credentials.issue"
 SCALE_PASS, SCALE_PER_THETA, SCALE_MIN, SCALE_MAX = 500, 100.0, 100, 900
 SCORE_BANDS = ("500-599", "600-699", "700-799", "800-900")
 
-Status = Literal["valid", "expired", "revoked", "suspended", "invalid", "not checked"]
+Status = Literal["valid", "expired", "revoked", "suspended", "superseded", "invalid",
+                 "not checked"]
 Purpose = Literal["revocation", "suspension"]
 
 
@@ -333,7 +337,12 @@ def issue_credential(attempt_id: int) -> Credential:
     alignments, evidence = _alignments(attempt), _evidence(attempt.user)
     try:
         with transaction.atomic():
-            return _sign_and_store(attempt, identity, valid_from, alignments, evidence)
+            credential = _sign_and_store(attempt, identity, valid_from, alignments, evidence)
+            # The next services, called explicitly: the holder's previous credential for the
+            # program is superseded by this one, and the daily reminder run is made pending.
+            renewal.supersede_held(credential)
+            renewal.schedule_reminders()
+            return credential
     except IntegrityError:
         # Another run of the job stored it first (the attempt is unique): that one counts.
         return Credential.objects.get(exam_attempt_id=attempt_id)
@@ -361,7 +370,7 @@ def _sign_and_store(attempt: ExamAttempt, identity: keys.SigningIdentity, valid_
         credential_id=f"urn:uuid:{public_id}",
         issuer=_issuer_profile(identity.issuer),
         valid_from=valid_from,
-        valid_until=_valid_until(attempt, valid_from),
+        valid_until=_valid_until(attempt, renewal.validity_start(attempt, valid_from)),
         subject_id=_subject_id(attempt.user),
         achievement_id=achievement,
         achievement_name=program.title,
@@ -624,13 +633,7 @@ def _recorded_status(credential: Credential, verification: VerificationReport,
                      now: datetime) -> Status:
     if verification.status == "invalid":
         return "invalid"
-    if credential.revoked_at is not None:
-        return "revoked"
-    if credential.suspended_at is not None:
-        return "suspended"
-    if credential.valid_until is not None and credential.valid_until < now:
-        return "expired"
-    return "valid"
+    return _standing(credential, now)
 
 
 def credential_report(public_id: uuid.UUID | str) -> CredentialReport:
@@ -659,10 +662,7 @@ def credentials_of(actor: User) -> list[CredentialSummary]:
     now = timezone.now()
     summaries = []
     for credential in Credential.objects.filter(user=person).select_related("program"):
-        status: Status = ("revoked" if credential.revoked_at else
-                          "suspended" if credential.suspended_at else
-                          "expired" if credential.valid_until and credential.valid_until < now
-                          else "valid")
+        status = _standing(credential, now)
         summaries.append(CredentialSummary(
             public_id=credential.public_id, program_title=credential.program.title,
             issued_at=credential.issued_at, valid_until=credential.valid_until, status=status,
@@ -698,3 +698,318 @@ def rotate_key(actor: User | None) -> IssuerKey:
     if actor is not None and not accounts.has_role(actor, PlatformRole.STAFF):
         raise PermissionDenied(_("Only staff can rotate the signing key."))
     return keys.rotate()
+
+
+# --- pages
+# What the human pages (views.py) show: the public verification page, the holder's own list,
+# the printable certificate and the opt-in public portfolio. Renewal is only read here
+# (``renewal_due``, ``superseded_by``, ``valid_until``); renewal.py decides it.
+
+__all__ += [
+    "RENEWAL_NOTICE_DAYS",
+    "CredentialPage",
+    "HeldCredential",
+    "PortfolioProject",
+    "PublicPortfolio",
+    "certificate_of",
+    "credential_for_attempt",
+    "credential_page",
+    "held_credentials",
+    "not_a_credential",
+    "portfolio_settings",
+    "public_page_url",
+    "public_portfolio",
+    "public_portfolio_url",
+    "set_shown_in_portfolio",
+    "update_portfolio",
+]
+
+# The holder is told to renew this long before the credential expires.
+RENEWAL_NOTICE_DAYS = 90
+HEADLINE_MAX_CHARS = 160
+HANDLE_BYTES = 12  # token_urlsafe(12): 16 characters, 96 random bits
+
+
+@dataclass(frozen=True)
+class CredentialPage:
+    """The public verification page: the report and what the achievement says it certifies."""
+
+    report: CredentialReport
+    achievement_description: str
+    program_slug: str
+
+
+@dataclass(frozen=True)
+class HeldCredential:
+    """One of the caller's own credentials, for "My credentials". ``expires_in_days`` is set
+    only when it is still in force and expires within RENEWAL_NOTICE_DAYS."""
+
+    public_id: uuid.UUID
+    program_title: str
+    program_slug: str
+    issuer_name: str
+    issued_at: datetime
+    valid_until: datetime | None
+    status: Status
+    renewal_due: str
+    expires_in_days: int | None
+    superseded_by: uuid.UUID | None
+    show_in_portfolio: bool
+
+
+@dataclass(frozen=True)
+class PortfolioProject:
+    title: str
+    lab_slug: str
+    metric_label: str
+    score: float
+    skills: list[str]
+    graded_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicPortfolio:
+    """What ``/p/<handle>/`` shows: never an email address, never a hidden credential."""
+
+    holder_name: str
+    headline: str
+    credentials: list[CredentialSummary]
+    projects: list[PortfolioProject]
+
+
+def public_page_url(public_id: uuid.UUID | str) -> str:
+    """The absolute address of a credential's public verification page (PUBLIC_URL)."""
+    return _absolute(reverse("credentials:page", args=[str(public_id)]))
+
+
+def public_portfolio_url(handle: str) -> str:
+    """The absolute address of a public portfolio (PUBLIC_URL)."""
+    return _absolute(reverse("credentials:portfolio", args=[handle]))
+
+
+def not_a_credential(document: Mapping[str, Any]) -> str | None:
+    """Why a JSON object is not a verifiable credential at all (``None`` if it looks like
+    one), for the VC-API and the verify page to say before verifying."""
+    types = document.get("type")
+    if "@context" not in document:
+        return "it has no @context"
+    if not (types == "VerifiableCredential" or
+            (isinstance(types, list) and "VerifiableCredential" in types)):
+        return "its type does not include VerifiableCredential"
+    if "proof" not in document:
+        return "it has no proof"
+    return None
+
+
+def _achievement_description(document_text: str) -> str:
+    subject = next(iter(_dicts(json.loads(document_text).get("credentialSubject"))), {})
+    achievement = subject.get("achievement")
+    return (_text(achievement.get("description")) or "") if isinstance(achievement, dict) else ""
+
+
+def credential_page(public_id: uuid.UUID | str) -> CredentialPage:
+    """Everything the public verification page shows (NotFound for an unknown id). Public."""
+    report = credential_report(public_id)
+    credential = Credential.objects.select_related("program").get(public_id=report.public_id)
+    return CredentialPage(report, _achievement_description(credential.document),
+                          credential.program.slug)
+
+
+def _expires_in_days(credential: Credential, status: Status, now: datetime) -> int | None:
+    if status != "valid" or credential.valid_until is None or credential.superseded_by_id:
+        return None
+    days = (credential.valid_until - now).days
+    return days if days <= RENEWAL_NOTICE_DAYS else None
+
+
+def held_credentials(actor: User) -> list[HeldCredential]:
+    """The caller's own credentials, newest first, with what they should know about renewal.
+    Status from our records; each signature is checked on its own public page."""
+    person = accounts.person(actor)
+    now = timezone.now()
+    held = []
+    for credential in (Credential.objects.filter(user=person)
+                       .select_related("program", "superseded_by")):
+        status = _standing(credential, now)
+        held.append(HeldCredential(
+            public_id=credential.public_id, program_title=credential.program.title,
+            program_slug=credential.program.slug,
+            issuer_name=str(settings.CREDENTIALS_ISSUER_NAME), issued_at=credential.issued_at,
+            valid_until=credential.valid_until, status=status,
+            renewal_due=credential.renewal_due if status == "valid" else "",
+            expires_in_days=_expires_in_days(credential, status, now),
+            superseded_by=credential.superseded_by.public_id if credential.superseded_by
+            else None,
+            show_in_portfolio=credential.show_in_portfolio))
+    return held
+
+
+def set_shown_in_portfolio(actor: User, public_id: uuid.UUID | str, shown: bool) -> None:
+    """Show or hide one of the caller's credentials on their public portfolio. Only the
+    holder (PermissionDenied for anyone else); NotFound for an unknown id. Idempotent."""
+    person = accounts.person(actor)
+    credential = _credential(public_id)
+    if credential.user_id != person.pk:
+        raise PermissionDenied(_("Only the holder can choose where a credential is shown."))
+    Credential.objects.filter(pk=credential.pk).update(show_in_portfolio=shown)
+
+
+def portfolio_settings(actor: User) -> Portfolio:
+    """The caller's portfolio, made (switched off, with a random handle) on first use."""
+    person = accounts.person(actor)
+    found = Portfolio.objects.filter(user=person).first()
+    if found is not None:
+        return found
+    for _attempt in range(3):  # a handle collision is astronomically rare; retry anyway
+        try:
+            with transaction.atomic():
+                return Portfolio.objects.create(user=person, handle=_new_handle())
+        except IntegrityError:
+            found = Portfolio.objects.filter(user=person).first()
+            if found is not None:
+                return found  # made by a request of the same person a moment ago
+    raise Conflict(_("Could not make a portfolio address; please try again."))
+
+
+def _new_handle() -> str:
+    # token_urlsafe may start or end with "-" or "_", which reads badly in an address.
+    return secrets.token_urlsafe(HANDLE_BYTES).replace("_", "x").strip("-") or "p"
+
+
+def update_portfolio(actor: User, *, public: bool, headline: str,
+                     show_projects: bool) -> Portfolio:
+    """Change the caller's portfolio settings. The headline is one line of plain text of at
+    most HEADLINE_MAX_CHARS characters (Invalid otherwise; control characters are dropped)."""
+    portfolio = portfolio_settings(actor)
+    cleaned = " ".join("".join(char for char in headline
+                               if not unicodedata.category(char).startswith("C")).split())
+    if len(cleaned) > HEADLINE_MAX_CHARS:
+        raise Invalid(_("The headline is %(n)d characters; at most %(max)d fit.")
+                      % {"n": len(cleaned), "max": HEADLINE_MAX_CHARS})
+    portfolio.public, portfolio.headline, portfolio.show_projects = public, cleaned, show_projects
+    portfolio.updated_at = timezone.now()
+    portfolio.save(update_fields=["public", "headline", "show_projects", "updated_at"])
+    return portfolio
+
+
+def public_portfolio(handle: str) -> PublicPortfolio:
+    """The public portfolio at ``/p/<handle>/``. Anyone may call it; NotFound alike for an
+    unknown handle and for a portfolio that is switched off, so that neither is revealed.
+    Lists the credentials the holder shows and, if they chose, their passed lab projects."""
+    portfolio = Portfolio.objects.filter(handle=handle, public=True).select_related("user").first()
+    if portfolio is None:
+        raise NotFound(_("There is no such portfolio."))
+    holder = portfolio.user
+    now = timezone.now()
+    credentials = [
+        CredentialSummary(
+            public_id=credential.public_id, program_title=credential.program.title,
+            issued_at=credential.issued_at, valid_until=credential.valid_until,
+            status=_standing(credential, now),
+            json_url=_json_url(credential.public_id))
+        for credential in Credential.objects.filter(user=holder, show_in_portfolio=True)
+        .select_related("program")]
+    projects = [
+        PortfolioProject(item.lab.title, item.lab.slug, item.metric_label, item.public_score,
+                         item.skills, item.graded_at)
+        for item in labs.portfolio_items(holder) if item.passed] \
+        if portfolio.show_projects else []
+    holder_name = (Profile.objects.filter(user=holder).values_list("display_name", flat=True)
+                   .first() or "")
+    return PublicPortfolio(holder_name, portfolio.headline, credentials, projects)
+
+
+def certificate_of(public_id: uuid.UUID | str) -> certificate.CertificateData:
+    """What the printed certificate of a credential says (public, like its page)."""
+    page = credential_page(public_id)
+    report = page.report
+    return certificate.CertificateData(
+        holder_name=report.holder_name, achievement_name=report.program_title,
+        description=page.achievement_description,
+        issuer_name=report.verification.issuer_name or str(settings.CREDENTIALS_ISSUER_NAME),
+        issued_on=timezone.localdate(report.issued_at),
+        valid_until=timezone.localdate(report.valid_until) if report.valid_until else None,
+        credential_id=str(report.public_id), verify_url=public_page_url(report.public_id),
+        skills=[skill.name for skill in report.verification.skills])
+
+
+def credential_for_attempt(actor: User, attempt_id: int) -> uuid.UUID | None:
+    """The public id of the credential the caller's exam attempt earned (None: none yet, or
+    not their attempt), for the score report's link."""
+    person = accounts.person(actor)
+    return (Credential.objects.filter(exam_attempt_id=attempt_id, user=person)
+            .values_list("public_id", flat=True).first())
+
+
+# --- renewal
+# Reminders, superseding and major releases are in renewal.py; here what other apps and the
+# pages read: a credential's standing, and whether its holder may renew it now.
+
+__all__ += ["RenewalStatus", "renewal_status"]
+
+
+def _standing(credential: Credential, now: datetime) -> Status:
+    """A credential's status from our records: revoked, suspended, expired (past its
+    validUntil, superseded or not), superseded (by a renewal, until its own validUntil),
+    else valid."""
+    if credential.revoked_at is not None:
+        return "revoked"
+    if credential.suspended_at is not None:
+        return "suspended"
+    if credential.valid_until is not None and credential.valid_until < now:
+        return "expired"
+    if credential.superseded_by_id is not None:
+        return "superseded"
+    return "valid"
+
+
+@dataclass(frozen=True)
+class RenewalStatus:
+    """Whether the holder of a credential for a program may take the renewal exam now.
+
+    ``reason`` says why (the expiry date, or the major release behind ``renewal_due``) or why
+    not yet / not at all (suspended); ``opens_at`` is when the window opens if it is not open.
+    """
+
+    credential_id: uuid.UUID
+    valid_from: datetime
+    valid_until: datetime | None
+    renewal_due: str
+    available: bool
+    reason: str
+    opens_at: datetime | None
+
+
+def renewal_status(user: User, program: Program, window_days: int, *,
+                   now: datetime | None = None) -> RenewalStatus | None:
+    """The renewal standing of ``user``'s current credential for ``program`` (None when they
+    hold none that is in force: never issued, revoked, superseded or expired — they take the
+    full exam). Renewal is open ``window_days`` before expiry, or at once when
+    ``renewal_due`` is set; never for a suspended credential. Reads only; one query."""
+    current = now or timezone.now()
+    held = renewal.current_credential(user.pk, program.pk)
+    if held is None or (held.valid_until is not None and held.valid_until <= current):
+        return None
+    available, reason, opens_at = _renewal_window(held, window_days, current)
+    return RenewalStatus(credential_id=held.public_id, valid_from=held.valid_from,
+                         valid_until=held.valid_until, renewal_due=held.renewal_due,
+                         available=available, reason=reason, opens_at=opens_at)
+
+
+def _renewal_window(held: Credential, window_days: int,
+                    current: datetime) -> tuple[bool, str, datetime | None]:
+    """(available, why, when it opens) for a credential in force."""
+    if held.suspended_at is not None:
+        return False, _("Your credential is suspended; it cannot be renewed."), None
+    if held.renewal_due:
+        return True, held.renewal_due, None
+    if held.valid_until is None:
+        return False, _("Your credential does not expire."), None
+    until = held.valid_until.date().isoformat()
+    opens_at = held.valid_until - timedelta(days=window_days)
+    if opens_at <= current:
+        return True, _("Your credential expires on %(date)s.") % {"date": until}, None
+    return False, (_("Renewal opens on %(opens)s, %(days)d days before your credential "
+                     "expires on %(date)s.")
+                   % {"opens": opens_at.date().isoformat(), "days": window_days,
+                      "date": until}), opens_at
