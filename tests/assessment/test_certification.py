@@ -308,8 +308,17 @@ class TestServerClock:
 
 class TestDelivery:
     def test_options_are_shuffled_per_candidate_and_answers_map_back(self, exam, make_user):
+        # Every candidate meets the same four-option item first (a numeric item has no
+        # options to shuffle, and forms and opening items are drawn at random).
+        first = Item.objects.filter(pool=Item.Pool.EXAM, kind="single").order_by("pk").first()
+        assert first is not None
+        Exam.objects.filter(pk=exam.pk).update(opening_items=[first.pk])
+        for form in ExamForm.objects.filter(exam=exam, active=True):
+            rest = [pk for pk in form.item_ids if pk != first.pk]
+            form.item_ids = [first.pk, *rest[:len(form.item_ids) - 1]]
+            form.save(update_fields=["item_ids"])
         orders = set()
-        for _ in range(6):
+        for _ in range(8):
             user = make_user()
             attempt = cert.start_exam(user, PROGRAM)
             response = ExamResponse.objects.select_related("item").get(attempt=attempt,
@@ -324,7 +333,8 @@ class TestDelivery:
             cert.save_answer(user, attempt.pk, 1, item.key, right_answer(attempt.pk, 1))
             response.refresh_from_db()
             assert response.response == KEY[item.kind]
-        assert len(orders) > 1
+        assert {pk for pk, _order in orders} == {first.pk}
+        assert len(orders) > 1  # the same item, in different orders
 
     def test_adaptive_exam_moves_forward_only_and_stops_within_its_limits(
             self, content_root, make_user):
