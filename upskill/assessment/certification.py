@@ -38,7 +38,6 @@ rules of a sitting:
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import math
 import secrets
@@ -120,7 +119,7 @@ OPENING_ITEMS = 6
 EXPIRY_GRACE = timedelta(seconds=5)
 # An answer saved this soon after its item was shown is logged for review (never penalised).
 FAST_ANSWER_SECONDS = 3
-SCALE_PASS = 500  # the reported scale: 500 is the passing standard, 100 points per ability unit
+SCALE_PASS = psychometrics.SCALE_PASS
 
 PREPARE_JOB = "assessment.prepare_exam"
 CLOSE_JOB = "assessment.close_exam_attempt"
@@ -1072,10 +1071,6 @@ class ExamReport:
     valid_until: datetime | None  # a pass: when it lapses (the program's validity)
 
 
-def _scale(theta: float, cut: float) -> int:
-    return round(min(900.0, max(100.0, SCALE_PASS + 100.0 * (theta - cut))))
-
-
 def report(user: User, attempt_id: int) -> ExamReport:
     """The candidate's score report: decision, ability on the reported scale with its range,
     areas (strengths, on track, to work on with lessons), and the exam's decision consistency.
@@ -1100,21 +1095,18 @@ def report(user: User, attempt_id: int) -> ExamReport:
     classification = exam.classification or {}
     return ExamReport(
         attempt=attempt, exam=exam, passed=bool(attempt.passed),
-        scale_score=_scale(attempt.theta, exam.cut_theta),
-        scale_low=_scale(attempt.theta - attempt.standard_error, exam.cut_theta),
-        scale_high=_scale(attempt.theta + attempt.standard_error, exam.cut_theta),
+        scale_score=psychometrics.reported_score(attempt.theta, exam.cut_theta),
+        scale_low=psychometrics.reported_score(attempt.theta - attempt.standard_error,
+                                                exam.cut_theta),
+        scale_high=psychometrics.reported_score(attempt.theta + attempt.standard_error,
+                                                 exam.cut_theta),
         p_above_cut=float(attempt.p_above_cut or 0.0), areas=areas,
         accuracy=classification.get("expected_accuracy"),
         consistency=classification.get("expected_consistency"),
         valid_until=valid_until(attempt) if attempt.passed else None)
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` later (the month's last day if it is shorter)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+add_months = psychometrics.add_months
 
 
 def valid_until(attempt: ExamAttempt) -> datetime:

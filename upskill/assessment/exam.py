@@ -51,10 +51,12 @@ Sympson-Hetter parameters (``AdaptiveDesign.exposure_k``).
 
 from __future__ import annotations
 
+import calendar
 import functools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from typing import Final, Literal
 
@@ -69,6 +71,7 @@ __all__ = [
     "DOCUMENTED_ACCURACY_FIXED",
     "DOCUMENTED_MEAN_ITEMS_ADAPTIVE",
     "QUADRATURE_POINTS",
+    "SCALE_PASS",
     "THETA_BOUND",
     "AdaptiveDesign",
     "Agreement",
@@ -81,12 +84,14 @@ __all__ = [
     "SelectionPoint",
     "SimulationResult",
     "StopReason",
+    "add_months",
     "angoff_cut",
     "area_scores",
     "assemble_forms",
     "exposure_refusals",
     "form_information",
     "next_item",
+    "reported_score",
     "rudner_indices",
     "score",
     "simulate_adaptive",
@@ -1185,3 +1190,26 @@ def tune_sympson_hetter(
         k = np.where(selected > r_max, r_max / np.maximum(selected, 1e-12), 1.0)
         k = np.clip(k, 0.05, 1.0)
     return k
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+# The reported scale: 500 is the passing standard, 100 points per ability unit, 100..900.
+SCALE_PASS: Final = 500
+SCALE_PER_THETA: Final = 100.0
+SCALE_MIN: Final = 100.0
+SCALE_MAX: Final = 900.0
+
+
+def reported_score(theta: float, cut: float) -> int:
+    """``theta`` on the reported scale of an exam whose passing standard is ``cut``."""
+    return round(min(SCALE_MAX, max(SCALE_MIN, SCALE_PASS + SCALE_PER_THETA * (theta - cut))))
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the month's last day if it is shorter): how
+    long a pass stays valid."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)

@@ -30,6 +30,7 @@ from upskill.accounts.models import User
 from upskill.assessment import bank as bank_rules
 from upskill.assessment import calibration, cat, irt
 from upskill.assessment.bank import TARGET_THETA, level_of, mastery_probability
+from upskill.assessment.exam import add_months, reported_score
 from upskill.assessment.models import (
     DiagnosticAttempt,
     DiagnosticResponse,
@@ -51,6 +52,7 @@ __all__ = [
     "Question",
     "TestOutResult",
     "abandon_diagnostic",
+    "add_months",
     "answer_item",
     "attempt_for",
     "categories_of",
@@ -64,6 +66,7 @@ __all__ = [
     "mastery_probability",
     "open_attempt",
     "parse_response",
+    "reported_score",
     "review",
     "start_diagnostic",
     "state_of",

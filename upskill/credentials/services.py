@@ -21,7 +21,6 @@ The documents and the cryptography are pure modules (:mod:`~upskill.credentials.
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import secrets
@@ -40,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from upskill.accounts import services as accounts
 from upskill.accounts.models import PlatformRole, Profile, User
+from upskill.assessment import services as assessment
 from upskill.assessment.models import ExamAttempt
 from upskill.catalog.models import Program, RoleSkill
 from upskill.core import jobs
@@ -83,9 +83,8 @@ __all__ = [
 ]
 
 ISSUE_JOB = "credentials.issue"
-# Where a passing score falls on the reported scale (assessment.certification: 500 is the
-# passing standard, 100 points per ability unit, clamped to 100..900).
-SCALE_PASS, SCALE_PER_THETA, SCALE_MIN, SCALE_MAX = 500, 100.0, 100, 900
+# Bands of a passing score on the exams' reported scale (assessment.reported_score).
+SCALE_PASS = 500
 SCORE_BANDS = ("500-599", "600-699", "700-799", "800-900")
 
 Status = Literal["valid", "expired", "revoked", "suspended", "superseded", "invalid",
@@ -217,19 +216,13 @@ def _subject_id(user: User) -> str:
 
 
 def _valid_until(attempt: ExamAttempt, valid_from: datetime) -> datetime:
-    """The rule of ``assessment.certification.valid_until`` (the exam's validity in months
-    after it finished; the month's last day when shorter), repeated because the app boundary
-    keeps certification out of reach. tests/credentials/test_services.py checks they agree."""
-    month_index = valid_from.month - 1 + attempt.exam.valid_months
-    year, month = valid_from.year + month_index // 12, month_index % 12 + 1
-    return valid_from.replace(year=year, month=month,
-                              day=min(valid_from.day, calendar.monthrange(year, month)[1]))
+    """The exam's validity in months after ``valid_from`` (assessment's rule)."""
+    return assessment.add_months(valid_from, attempt.exam.valid_months)
 
 
 def _score_band(attempt: ExamAttempt) -> str:
     theta = attempt.theta if attempt.theta is not None else attempt.exam.cut_theta
-    scaled = SCALE_PASS + SCALE_PER_THETA * (theta - attempt.exam.cut_theta)
-    scale = round(min(SCALE_MAX, max(SCALE_MIN, scaled)))
+    scale = assessment.reported_score(theta, attempt.exam.cut_theta)
     index = min(len(SCORE_BANDS) - 1, max(0, (scale - SCALE_PASS) // 100))
     return SCORE_BANDS[index]
 
