@@ -24,7 +24,10 @@ run: setup
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-test: setup system-deps lint test-sqlite test-services
+# The two passes run side by side (each is one pytest process that spends much of its time
+# waiting on Chromium, a sandbox or the database); each keeps its own var/ directory.
+test: setup system-deps lint
+	$(MAKE) -j2 --output-sync=target test-sqlite test-services
 
 setup: $(VENV)/.installed static vc-js lab-runtime
 
@@ -79,7 +82,8 @@ test-sqlite: setup
 test-services: setup
 	@echo "== test suite on PostgreSQL with Redis and the RQ task backend =="
 	@if $(PY) scripts/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
-		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+		UPSKILL_VAR_DIR="$(CURDIR)/var/test-services" $(PY) -m pytest $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI=true: PostgreSQL and Redis are required, and they are not reachable."; exit 1; \
 	else \
