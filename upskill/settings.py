@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "upskill.assessment",
     "upskill.labs",
     "upskill.credentials",
+    "upskill.simulations",
 ]
 
 MIDDLEWARE = [
@@ -205,9 +206,10 @@ JOBS_REAP_INTERVAL_S = float(os.environ.get("UPSKILL_JOBS_REAP_INTERVAL_S", "30"
 JOBS_MAX_ATTEMPTS = int(os.environ.get("UPSKILL_JOBS_MAX_ATTEMPTS", "3"))
 JOBS_RETRY_BACKOFF_S = float(os.environ.get("UPSKILL_JOBS_RETRY_BACKOFF_S", "10"))
 
-# Labs (upskill.labs): where prepared data sets and per-run scratch directories live, and how
-# learner code runs: "secure" (bubblewrap, decision 0004) or "insecure-dev" (rlimits only;
-# refused unless DEBUG, and the sandbox itself refuses it when UPSKILL_ENV=production).
+# Labs (upskill.labs): where prepared data sets and per-run scratch directories (of labs and of
+# code-mode simulations) live, and how learner code runs: "secure" (bubblewrap, decision 0004)
+# or "insecure-dev" (rlimits only; refused unless DEBUG, and the sandbox itself refuses it when
+# UPSKILL_ENV=production).
 LABS_DATA_DIR = Path(os.environ.get("UPSKILL_LABS_DATA_DIR", str(VAR_DIR / "labs" / "data")))
 LABS_SCRATCH_DIR = Path(os.environ.get("UPSKILL_LABS_SCRATCH_DIR",
                                        str(VAR_DIR / "labs" / "scratch")))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("upskill.assessment.urls")),
     path("", include("upskill.labs.urls")),
     path("", include("upskill.credentials.urls")),
+    path("", include("upskill.simulations.urls")),
     path("api/v1/", api.urls),
     path("credentials/", vc_api.urls),
     path("healthz", core_views.healthz, name="healthz"),

@@ -344,6 +344,42 @@ class LabSpec(Strict):
         return LAB_ENTRY_POINTS[self.kind]
 
 
+# --- business simulations (scenarios/<slug>/ in a package; docs/authoring.md, "Simulations") ---
+
+SCENARIO_ENGINES = ("inventory", "recommender", "fraud")
+SCENARIO_FILES = ("scenario.yaml", "brief.md")
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=60)]
+
+
+class ScenarioGoalSpec(Strict):
+    kpi: Identifier
+    baseline: Identifier
+    # How the goal names the baseline to learners ("the textbook (s, S) policy"); default: its
+    # name with spaces for underscores.
+    baseline_label: str = Field("", max_length=80)
+    # Pass = the run's KPI beats the baseline's by this fraction, in the KPI's better direction.
+    improve_by: float = Field(0.0, ge=0.0, le=0.9)
+
+
+class ScenarioSpec(Strict):
+    """What the platform reads from scenario.yaml; engine-specific rules (world parameters,
+    control, KPI and baseline names) are checked by the simulations app."""
+
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    engine: Literal["inventory", "recommender", "fraud"]
+    summary: str = Field(min_length=1, max_length=400)
+    roles: list[Slug] = Field(min_length=1)
+    skills: list[Slug] = Field(min_length=1)
+    horizon: int = Field(ge=1, le=1000)
+    seed: int = Field(ge=0, le=2**32 - 1)
+    minutes: int = Field(20, ge=5, le=240)
+    world: dict[str, Any] = {}
+    controls: list[Identifier] = Field(min_length=1)
+    fixed: dict[str, float | str] = {}
+    goal: ScenarioGoalSpec
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -369,6 +405,12 @@ class LabDoc:
 
 
 @dataclass
+class ScenarioDoc:
+    spec: ScenarioSpec
+    brief: str
+
+
+@dataclass
 class Package:
     path: Path
     meta: PackageMeta
@@ -380,6 +422,7 @@ class Package:
     items: dict[str, list[ItemSpec]] = field(default_factory=dict)  # skill slug -> items
     labs: dict[str, LabDoc] = field(default_factory=dict)  # lab slug -> lab
     exams: dict[str, ExamSpec] = field(default_factory=dict)  # program slug -> exam
+    scenarios: dict[str, ScenarioDoc] = field(default_factory=dict)  # scenario slug -> it
 
 
 @dataclass
@@ -581,6 +624,31 @@ def _read_lab(reader: _Reader, folder: Path) -> LabDoc | None:
     return LabDoc(spec=spec, brief=files.get("brief.md", ""), files=files)
 
 
+def _read_scenario(reader: _Reader, folder: Path) -> ScenarioDoc | None:
+    """One ``scenarios/<slug>/`` folder: scenario.yaml checked against :class:`ScenarioSpec`,
+    and its brief."""
+    path = folder / "scenario.yaml"
+    spec = reader.model(path, ScenarioSpec, reader.yaml_file(path))
+    brief = ""
+    brief_path = folder / "brief.md"
+    if not brief_path.is_file():
+        reader.problem(brief_path, "(file)", "every scenario needs brief.md")
+    else:
+        try:
+            brief = brief_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reader.problem(brief_path, "(file)", f"cannot be read: {error}")
+        if not brief.strip():
+            reader.problem(brief_path, "(file)", "the brief is empty")
+    if spec is None:
+        return None
+    if spec.slug != folder.name:
+        reader.problem(path, "slug", f"must equal the folder name {folder.name!r}")
+    for name in sorted(set(spec.fixed) & set(spec.controls)):
+        reader.problem(path, f"fixed.{name}", "a control the learner sets cannot also be fixed")
+    return ScenarioDoc(spec=spec, brief=brief)
+
+
 def _lab_problems(spec: LabSpec) -> list[tuple[str, str]]:
     """(field, reason) for every rule a lab breaks beyond its schema."""
     found: list[tuple[str, str]] = []
@@ -686,6 +754,10 @@ def read_package(root: Path, folder: Path, problems: list[Problem]) -> Package |
         lab = _read_lab(reader, lab_folder)
         if lab is not None:
             package.labs[lab.spec.slug] = lab
+    for scenario_folder in sorted(p for p in (folder / "scenarios").glob("*") if p.is_dir()):
+        scenario = _read_scenario(reader, scenario_folder)
+        if scenario is not None:
+            package.scenarios[scenario.spec.slug] = scenario
     for exam_path in sorted((folder / "exams").glob("*.yaml")):
         exam = reader.model(exam_path, ExamSpec, reader.yaml_file(exam_path))
         if exam is None:
@@ -815,6 +887,18 @@ def check_references(tree: Tree, known_skills: set[str], known_courses: set[str]
                 problems.append(Problem(where_file, "slug",
                                         f"lab {slug!r} is also defined in {lab_slugs[slug]}"))
             lab_slugs.setdefault(slug, pid)
+    scenario_slugs: dict[str, str] = {}
+    for package in tree.packages:
+        pid = package.meta.id
+        for slug, scenario in package.scenarios.items():
+            where_file = f"{pid}/scenarios/{slug}/scenario.yaml"
+            for index, skill_slug in enumerate(scenario.spec.skills):
+                if skill_slug not in skills:
+                    unknown(where_file, f"skills.{index}", skill_slug)
+            if slug in scenario_slugs:
+                problems.append(Problem(where_file, "slug", f"scenario {slug!r} is also "
+                                                            f"defined in {scenario_slugs[slug]}"))
+            scenario_slugs.setdefault(slug, pid)
     item_ids: dict[str, str] = {}
     for package in tree.packages:
         pid = package.meta.id

@@ -42,6 +42,7 @@ from upskill.catalog.packages import (
     Problem,
     RoleSpec,
     SkillSpec,
+    Tree,
     check_references,
     load_tree,
 )
@@ -54,6 +55,8 @@ __all__ = [
     "ImportReport",
     "ItemSpec",
     "Package",
+    "Problem",
+    "Tree",
     "attach_lecture_media",
     "build_lecture_media",
     "course_outline",
@@ -67,6 +70,7 @@ __all__ = [
     "lectures_needing_media",
     "list_roles",
     "list_skills",
+    "register_content_check",
     "register_known_labs",
     "register_package_writer",
     "schedule_lecture_media",
@@ -97,6 +101,18 @@ def register_known_labs(source: Callable[[], set[str]]) -> None:
     the labs a candidate must pass)."""
     if source not in _known_lab_sources:
         _known_lab_sources.append(source)
+
+
+ContentCheck = Callable[[Tree], list[Problem]]
+_content_checks: list[ContentCheck] = []
+
+
+def register_content_check(check: ContentCheck) -> None:
+    """Let another app check its part of the content (scenarios against their engines) in
+    ``content validate`` and before every import; its problems block the import like the
+    catalog's own."""
+    if check not in _content_checks:
+        _content_checks.append(check)
 
 
 @dataclass
@@ -155,6 +171,8 @@ def validate_content(root: Path) -> ImportReport:
     """Check every package under ``root`` without writing anything."""
     tree = load_tree(root)
     check_references(tree, _known_skills(), _known_courses(), _known_programs(), _known_labs())
+    for check in _content_checks:
+        tree.problems.extend(check(tree))
     version_problems, changed = _version_problems(tree.packages)
     report = ImportReport(problems=tree.problems + version_problems)
     report.released = [(p.meta.id, p.meta.version) for p in changed]

@@ -34,3 +34,10 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Throttled(DomainError):
+    """Too many requests of one kind for now; the detail says when to try again (HTTP 429)."""
+
+    status = 429
+    code = "throttled"

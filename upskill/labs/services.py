@@ -40,7 +40,7 @@ from upskill.accounts.models import User
 from upskill.catalog.models import Release, Skill
 from upskill.catalog.services import Package
 from upskill.core import jobs
-from upskill.core.errors import DomainError, Invalid, NotFound
+from upskill.core.errors import Invalid, NotFound, Throttled
 from upskill.core.markdown import render_markdown
 from upskill.core.models import Job
 from upskill.labs import grader, grading
@@ -71,6 +71,7 @@ __all__ = [
     "private_visible",
     "read_submission",
     "record_grading",
+    "sandbox_mode",
     "set_leaderboard_preference",
     "starter_file",
     "submission_status",
@@ -91,11 +92,8 @@ MAX_REFUSED_PER_DAY: Final = 50
 ANONYMOUS: Final = "Anonymous learner"
 
 
-class LimitReached(DomainError):
+class LimitReached(Throttled):
     """The learner has used today's submissions for this lab (HTTP 429)."""
-
-    status = 429
-    code = "throttled"
 
 
 # --------------------------------------------------------------------------- browsing
@@ -345,7 +343,7 @@ def _refused_checks(reason: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- grading
 
 
-def _sandbox_mode() -> sandbox.Mode:
+def sandbox_mode() -> sandbox.Mode:
     """``LABS_SANDBOX_MODE``: ``secure`` (default) or ``insecure-dev``, which runs learner code
     without isolation and is refused unless DEBUG is on (the sandbox also refuses it when
     UPSKILL_ENV=production)."""
@@ -365,7 +363,7 @@ def grade_submission(submission_id: int) -> dict[str, Any]:
     if submission is None:  # deleted with its learner's account: nothing to grade or record
         return {"submission_id": submission_id, "status": "gone"}
     try:
-        mode = _sandbox_mode()
+        mode = sandbox_mode()
     except sandbox.SandboxUnavailable as error:
         outcome = grader.GradingOutcome("error", message=_(
             "Grading is unavailable on this server, so your code was not run: %s") % error)

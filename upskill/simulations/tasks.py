@@ -1,0 +1,23 @@
+"""Background jobs of simulations: playing a code-mode run with the policy in the sandbox.
+
+Imported at startup by ``core.apps`` (``autodiscover_modules("tasks")``). The run step plays
+the episode (and may run twice); the record step stores the outcome once, in the job's
+completion transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from upskill.core.jobs import register_job
+from upskill.core.models import Job
+from upskill.simulations import services
+
+
+def _record(job: Job, result: dict[str, Any]) -> None:
+    services.record_code_run(job, result)
+
+
+@register_job(services.CODE_JOB, record=_record)
+def run_code(payload: dict[str, Any]) -> dict[str, Any]:
+    return services.play_code_run(int(payload["run_id"]))
