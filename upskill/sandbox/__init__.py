@@ -13,6 +13,10 @@ Typical use by a trusted grader::
     if not result.ok:
         feedback = result.message()        # "memory limit of 1024 MB exceeded", ...
     outputs = sandbox.collect_outputs(job_dir, "outputs", max_files=10, max_bytes=10_000_000)
+
+A run can also be a conversation: ``sandbox.run(..., dialogue=d)`` gives the program a stdin
+pipe and hands what it writes on stdout to ``d`` (a :class:`Dialogue`), whose replies are
+written back to its stdin (simulations' code mode steps a learner's policy this way).
 """
 
 from upskill.sandbox.files import collect_outputs
@@ -21,6 +25,8 @@ from upskill.sandbox.runtime import lab_runtime
 from upskill.sandbox.spec import (
     RUNTIME_DIR,
     SCRATCH_DIR,
+    Dialogue,
+    DialogueReply,
     KilledBy,
     Limits,
     Mode,
@@ -33,6 +39,8 @@ from upskill.sandbox.spec import (
 __all__ = [
     "RUNTIME_DIR",
     "SCRATCH_DIR",
+    "Dialogue",
+    "DialogueReply",
     "KilledBy",
     "Limits",
     "Mode",

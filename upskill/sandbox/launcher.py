@@ -3,10 +3,15 @@
 Moving a process into a cgroup v1 group waits for an RCU grace period (about 10 ms on the
 machine this was built on, more under load) — as long as everything else the sandbox adds to a
 run. So the move is done ahead of time: a launcher is a ``bash`` process, created with its
-stdout and stderr pipes and moved into a fresh per-run cgroup, that waits on a pipe for the
-bubblewrap command line and then ``exec`` s it (same process, so bubblewrap and everything it
-starts are born in the group). Each process keeps one launcher ready, prepared on a background
-thread as soon as the previous one is taken; a run that finds none prepares one on the spot.
+stdin, stdout and stderr pipes and moved into a fresh per-run cgroup, that waits on a pipe for
+the bubblewrap command line and then ``exec`` s it (same process, so bubblewrap and everything
+it starts are born in the group). Each process keeps one launcher ready, prepared on a
+background thread as soon as the previous one is taken; a run that finds none prepares one on
+the spot.
+
+Whether the run will talk to the program (a :class:`~upskill.sandbox.spec.Dialogue`) is not
+known ahead, so every launcher has a stdin pipe; a run without a dialogue tells the launcher
+to replace it with ``/dev/null`` before the ``exec`` and closes its end.
 
 The command line travels NUL-separated and ends with a marker; a launcher that reads anything
 else (the worker died mid-write, the pool was closed) exits without running anything.
@@ -32,6 +37,8 @@ __all__ = ["Launcher", "LauncherPool", "pool"]
 
 _BASH = "/bin/bash"
 _END_MARKER = "upskill-sandbox-launch"
+_STDIN_PIPE = "stdin-pipe"
+_STDIN_NULL = "stdin-null"
 _INCOMPLETE_EXIT = 97
 _LIMITS_EXIT = 98
 # bash's ulimit option and unit for each rlimit we set.
@@ -57,11 +64,14 @@ class Launcher:
     data_fds: dict[str, int]  # path inside the sandbox -> fd number in the launcher
     _command_fd: int
 
-    def start(self, argv: Sequence[str], rlimits: Sequence[tuple[int, int, int]]) -> None:
+    def start(self, argv: Sequence[str], rlimits: Sequence[tuple[int, int, int]], *,
+              keep_stdin: bool = False) -> None:
         """Hand over the rlimits and the bubblewrap command line; the launcher sets the
-        limits on itself (``ulimit``: as another user we may not ``prlimit`` it) and execs."""
+        limits on itself (``ulimit``: as another user we may not ``prlimit`` it) and execs.
+        With ``keep_stdin`` the program reads what is written to ``process.stdin``; without,
+        it gets ``/dev/null`` and ``process.stdin`` is closed here."""
         tokens = [_ulimit_arguments(rlimits, soft=True), _ulimit_arguments(rlimits, soft=False),
-                  *argv, _END_MARKER]
+                  _STDIN_PIPE if keep_stdin else _STDIN_NULL, *argv, _END_MARKER]
         if any("\0" in token for token in tokens):
             raise ValueError("a command line argument contains a NUL byte")
         payload = ("\0".join(tokens) + "\0").encode("utf-8", errors="surrogateescape")
@@ -69,6 +79,8 @@ class Launcher:
             os.write(self._command_fd, payload)  # blocks only if bigger than the pipe buffer
         finally:
             self._close_command()
+            if not keep_stdin:
+                self._close_stdin()
 
     def discard(self) -> None:
         """Let the launcher exit without running anything and remove its cgroup."""
@@ -84,6 +96,12 @@ class Launcher:
         if self._command_fd >= 0:
             os.close(self._command_fd)
             self._command_fd = -1
+
+    def _close_stdin(self) -> None:
+        stdin, self.process.stdin = self.process.stdin, None  # communicate() skips it then
+        if stdin is not None:
+            with contextlib.suppress(OSError):
+                stdin.close()
 
 
 def prepare(controllers: Controllers, identity: HostIdentity | None,
@@ -104,17 +122,19 @@ def prepare(controllers: Controllers, identity: HostIdentity | None,
             data_fds[target] = read_fd
         command_read, command_write = os.pipe()
         opened.append(command_read)
-        # argv: soft limits, hard limits (ulimit options we wrote from integers), the bwrap
-        # command line, the end marker. Unquoted ${argv[0]} and ${argv[1]} split on purpose.
+        # argv: soft limits, hard limits (ulimit options we wrote from integers), what stdin
+        # becomes, the bwrap command line, the end marker. Unquoted ${argv[0]} and ${argv[1]}
+        # split on purpose. /dev/null is opened read-write, as subprocess.DEVNULL is.
         script = (f'mapfile -d "" -t argv <&{command_read} || exit {_INCOMPLETE_EXIT}\n'
-                  f'[[ ${{#argv[@]}} -gt 3 && ${{argv[-1]}} == {_END_MARKER} ]] '
+                  f'[[ ${{#argv[@]}} -gt 4 && ${{argv[-1]}} == {_END_MARKER} ]] '
                   f'|| exit {_INCOMPLETE_EXIT}\n'
                   f'ulimit -S ${{argv[0]}} && ulimit -H ${{argv[1]}} || exit {_LIMITS_EXIT}\n'
                   f'exec {command_read}<&-\n'
-                  f'exec "${{argv[@]:2:${{#argv[@]}}-3}}"\n')
+                  f'[[ ${{argv[2]}} == {_STDIN_PIPE} ]] || exec 0<>/dev/null\n'
+                  f'exec "${{argv[@]:3:${{#argv[@]}}-4}}"\n')
         try:
             process = subprocess.Popen(  # noqa: S603 - fixed program and script
-                [_BASH, "--noprofile", "--norc", "-c", script], stdin=subprocess.DEVNULL,
+                [_BASH, "--noprofile", "--norc", "-c", script], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={}, cwd="/",
                 pass_fds=tuple(opened), close_fds=True, **identity_options(identity))
         except BaseException:
@@ -234,6 +254,7 @@ class LauncherPool:
         if ready is not None:
             with contextlib.suppress(OSError):
                 os.close(ready[1]._command_fd)
+            ready[1]._close_stdin()  # likewise, so a later run of the parent's can close it
         self._lock = threading.Lock()
         self._ready = None
         self._refill = None

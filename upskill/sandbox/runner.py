@@ -11,7 +11,9 @@ How each limit is enforced (decision 0004 says why):
   hit); without a cgroup RLIMIT_NPROC, which counts every process of the sandbox's host user
   (never root: see :mod:`upskill.sandbox.identity`).
 - Output: stdout and stderr are read as they come; the first ``output_bytes`` of each are kept,
-  and past ``output_kill_bytes`` in total the run is stopped.
+  and past ``output_kill_bytes`` in total the run is stopped. In a run with a
+  :class:`~upskill.sandbox.spec.Dialogue`, stdout goes to the dialogue instead (which bounds
+  it) and only stderr counts.
 - Files: RLIMIT_FSIZE per file; the scratch directory's disk use is measured every
   :data:`POLL_SECONDS` and at the end (``scratch_mb``, at most :data:`MAX_SCRATCH_ENTRIES`
   files), so a program writing at full speed overshoots by what it writes in one interval;
@@ -20,6 +22,12 @@ How each limit is enforced (decision 0004 says why):
 
 The supervisor never trusts anything the program can write: it reads pipes and cgroup counters
 and measures scratch without following links.
+
+A dialogue (``run(..., dialogue=...)``) turns the run into a conversation: the program's stdin
+is a pipe, what it writes on stdout is handed to the dialogue, and what the dialogue answers is
+written to stdin without blocking, as the pipe takes it, from the same loop that reads the
+output and watches the limits — so a program that never reads cannot stall the supervisor, and
+the wall limit holds. Without a dialogue stdin is ``/dev/null``.
 """
 
 from __future__ import annotations
@@ -33,9 +41,11 @@ import signal
 import stat
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from upskill.sandbox import bubblewrap, launcher
 from upskill.sandbox.cgroups import Controllers, RunCgroup, find_controllers
@@ -45,6 +55,8 @@ from upskill.sandbox.runtime import check_runtime, lab_runtime
 from upskill.sandbox.spec import (
     RUNTIME_DIR,
     SCRATCH_DIR,
+    Dialogue,
+    DialogueReply,
     KilledBy,
     Limits,
     Mode,
@@ -67,6 +79,7 @@ THREAD_VARIABLES = {name: "1" for name in (
     "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")}
 _READ_CHUNK = 65536
+_WRITE_CHUNK = 65536
 _MB = 1024 * 1024
 
 
@@ -99,6 +112,7 @@ def run(
     env: Mapping[str, str] | None = None,
     mode: Mode = Mode.SECURE,
     runtime: Path | None = None,
+    dialogue: Dialogue | None = None,
 ) -> Result:
     """Run ``command`` (``command[0]`` looked up on PATH inside: the lab runtime's ``bin``
     first, so ``python`` is the lab interpreter) with ``scratch`` as its writable working
@@ -117,6 +131,11 @@ def run(
     Everything in ``scratch`` belongs to the learner afterwards: read outputs back with
     :func:`~upskill.sandbox.collect_outputs`, keep trusted files elsewhere (pass them as
     read-only mounts, preferably outside ``/work``), and use a fresh scratch per run.
+
+    With a ``dialogue`` the program's stdin is a pipe and its stdout goes to the dialogue
+    (see :class:`~upskill.sandbox.spec.Dialogue`), under the same limits; without one, stdin
+    is ``/dev/null``. An exception raised by the dialogue ends the run (everything it started
+    is SIGKILLed) and propagates.
     """
     if not command:
         raise ValueError("command must name a program")
@@ -126,12 +145,12 @@ def run(
         runtime_root = _checked_runtime(runtime)
         return _run_insecure(command, scratch=scratch, limits=limits,
                              mounts=[_checked_mount(mount) for mount in mounts], env=env,
-                             runtime=runtime_root)
+                             runtime=runtime_root, dialogue=dialogue)
     setup = _secure_setup()
     runtime_root = _checked_runtime(runtime)
     checked_mounts = [_checked_mount(mount) for mount in mounts]
     return _run_secure(command, setup=setup, scratch=scratch, limits=limits,
-                       mounts=checked_mounts, env=env, runtime=runtime_root)
+                       mounts=checked_mounts, env=env, runtime=runtime_root, dialogue=dialogue)
 
 
 # -- secure mode -----------------------------------------------------------------------------
@@ -155,7 +174,7 @@ def _cached_setup(bwrap: str, use_cgroup: bool, identity: HostIdentity | None) -
 
 def _run_secure(command: Sequence[str], *, setup: _Setup, scratch: Path, limits: Limits,
                 mounts: Sequence[Mount], env: Mapping[str, str] | None,
-                runtime: Path) -> Result:
+                runtime: Path, dialogue: Dialogue | None) -> Result:
     environment = _environment(env, path=f"{RUNTIME_DIR}/bin:/usr/bin:/bin", home=SCRATCH_DIR,
                                tmpdir=bubblewrap.SANDBOX_TMP)
     without_cgroup = setup.controllers is None
@@ -176,29 +195,47 @@ def _run_secure(command: Sequence[str], *, setup: _Setup, scratch: Path, limits:
         with _data_pipes(bubblewrap.etc_files()) as data_fds:
             process = _start(argv(data_fds), {}, rlimits=rlimits,
                              pass_fds=tuple(data_fds.values()), new_session=False,
-                             identity=setup.identity)
-        return _finish_secure(process, None, scratch=scratch, limits=limits)
+                             identity=setup.identity, stdin_pipe=dialogue is not None)
+        return _finish_secure(process, None, scratch=scratch, limits=limits, dialogue=dialogue)
+    controllers, data = setup.controllers, bubblewrap.etc_files()
+
+    def start(take: Callable[[], launcher.Launcher]) -> launcher.Launcher:
+        try:
+            ready = take()
+        except OSError as error:
+            raise SandboxUnavailable(f"cannot prepare the run's cgroup: {error}") from error
+        try:
+            ready.cgroup.set_limits(memory_bytes=limits.memory_mb * _MB, pids=limits.processes)
+            ready.start(argv(ready.data_fds), rlimits, keep_stdin=dialogue is not None)
+        except BrokenPipeError:
+            ready.discard()
+            raise
+        except OSError as error:
+            ready.discard()
+            raise SandboxUnavailable(f"cannot apply the limits to the run: {error}") from error
+        except ValueError:
+            ready.discard()
+            raise
+        return ready
+
     try:
-        ready = launcher.pool.take(setup.controllers, setup.identity, bubblewrap.etc_files())
-    except OSError as error:
-        raise SandboxUnavailable(f"cannot prepare the run's cgroup: {error}") from error
+        ready = start(lambda: launcher.pool.take(controllers, setup.identity, data))
+    except BrokenPipeError:
+        # The waiting launcher died before reading its command line (killed; the pool's
+        # liveness check can race with its exit), so nothing ran: a fresh one runs it.
+        try:
+            ready = start(lambda: launcher.prepare(controllers, setup.identity, data))
+        except BrokenPipeError as error:
+            raise SandboxUnavailable(f"cannot start the run's launcher: {error}") from error
     try:
-        ready.cgroup.set_limits(memory_bytes=limits.memory_mb * _MB, pids=limits.processes)
-        ready.start(argv(ready.data_fds), rlimits)
-    except OSError as error:
-        ready.discard()
-        raise SandboxUnavailable(f"cannot apply the limits to the run: {error}") from error
-    except ValueError:
-        ready.discard()
-        raise
-    try:
-        return _finish_secure(ready.process, ready.cgroup, scratch=scratch, limits=limits)
+        return _finish_secure(ready.process, ready.cgroup, scratch=scratch, limits=limits,
+                              dialogue=dialogue)
     finally:
         launcher.pool.retire(ready.cgroup)
 
 
 def _finish_secure(process: subprocess.Popen[bytes], cgroup: RunCgroup | None, *,
-                   scratch: Path, limits: Limits) -> Result:
+                   scratch: Path, limits: Limits, dialogue: Dialogue | None) -> Result:
     def kill() -> None:
         if cgroup is not None:
             cgroup.kill_all()
@@ -214,7 +251,7 @@ def _finish_secure(process: subprocess.Popen[bytes], cgroup: RunCgroup | None, *
                 return "processes"
         return _disk_exceeded(scratch, limits)
 
-    outcome = _supervise(process, limits, kill=kill, limit_hit=limit_hit)
+    outcome = _supervise(process, limits, kill=kill, limit_hit=limit_hit, dialogue=dialogue)
     # bubblewrap's init is never waited for, so wait4 saw none of the program's usage: the
     # cgroup has it (without one, the numbers cover bubblewrap alone).
     cpu_seconds, max_rss_mb = _cpu_seconds(outcome), None
@@ -254,7 +291,7 @@ def _refuse_in_production() -> None:
 
 def _run_insecure(command: Sequence[str], *, scratch: Path, limits: Limits,
                   mounts: Sequence[Mount], env: Mapping[str, str] | None,
-                  runtime: Path) -> Result:
+                  runtime: Path, dialogue: Dialogue | None) -> Result:
     links = [_insecure_link(scratch, mount) for mount in mounts]
     environment = _environment(env, path=f"{runtime}/bin:/usr/bin:/bin", home=str(scratch),
                                tmpdir=None)
@@ -265,7 +302,8 @@ def _run_insecure(command: Sequence[str], *, scratch: Path, limits: Limits,
         process = _start(list(command), environment,
                          rlimits=_rlimits(limits, memory_by_rlimit=True,
                                           processes_by_rlimit=True),
-                         pass_fds=(), new_session=True, cwd=scratch)
+                         pass_fds=(), new_session=True, cwd=scratch,
+                         stdin_pipe=dialogue is not None)
 
         def kill() -> None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -273,7 +311,7 @@ def _run_insecure(command: Sequence[str], *, scratch: Path, limits: Limits,
 
         outcome = _supervise(process, limits, kill=kill,
                              limit_hit=lambda: _disk_exceeded(scratch, limits),
-                             kill_after_exit=True)
+                             kill_after_exit=True, dialogue=dialogue)
         max_rss_kb = outcome.rusage.ru_maxrss
         return _result(outcome, limits, signal_in_exit_code=False,
                        cpu_seconds=_cpu_seconds(outcome),
@@ -315,14 +353,16 @@ def _rlimits(limits: Limits, *, memory_by_rlimit: bool,
 
 def _start(argv: list[str], environment: dict[str, str], *, rlimits: list[tuple[int, int, int]],
            pass_fds: Sequence[int], new_session: bool, cwd: Path | None = None,
-           identity: HostIdentity | None = None) -> subprocess.Popen[bytes]:
+           identity: HostIdentity | None = None,
+           stdin_pipe: bool = False) -> subprocess.Popen[bytes]:
     def enter_limits() -> None:  # runs in the child between fork and exec
         for which, soft, hard in rlimits:
             resource.setrlimit(which, (soft, hard))
 
     try:
         return subprocess.Popen(  # noqa: S603 - argv is built here, never by a shell
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            argv, stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=environment, cwd=cwd, close_fds=True, pass_fds=pass_fds,
             preexec_fn=enter_limits if rlimits else None, start_new_session=new_session,
             **bubblewrap.identity_options(identity))
@@ -355,23 +395,92 @@ class _Outcome:
     stderr: _Stream
 
 
+class _StdinWriter:
+    """What a dialogue asked to send, written to the program's stdin as the pipe takes it
+    (non-blocking: a program that never reads only fills its pipe)."""
+
+    def __init__(self, stdin: IO[bytes], selector: selectors.BaseSelector) -> None:
+        self._stdin = stdin
+        self._fd = stdin.fileno()
+        self._selector = selector
+        self._waiting: deque[memoryview] = deque()
+        self._close_when_sent = False
+        self._registered = False
+        self.closed = False
+        os.set_blocking(self._fd, False)
+
+    @property
+    def fd(self) -> int:
+        return self._fd
+
+    def add(self, data: bytes, *, close: bool) -> None:
+        if self.closed:
+            return  # the program is gone or closed its stdin: nobody would read it
+        if data:
+            self._waiting.append(memoryview(data))
+        self._close_when_sent = self._close_when_sent or close
+        self.write()
+
+    def write(self) -> None:
+        """Write what the pipe takes now; wait for it to become writable for the rest."""
+        while self._waiting and not self.closed:
+            chunk = self._waiting[0]
+            try:
+                written = os.write(self._fd, chunk[:_WRITE_CHUNK])
+            except BlockingIOError:
+                break
+            except (BrokenPipeError, ConnectionResetError):
+                self.close()  # the program closed stdin or ended
+                return
+            if written == len(chunk):
+                self._waiting.popleft()
+            else:
+                self._waiting[0] = chunk[written:]
+        if not self._waiting and self._close_when_sent:
+            self.close()
+            return
+        if self._waiting and not self._registered:
+            self._selector.register(self._fd, selectors.EVENT_WRITE)
+            self._registered = True
+        elif not self._waiting and self._registered:
+            self._selector.unregister(self._fd)
+            self._registered = False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        if self._registered:
+            self._selector.unregister(self._fd)
+            self._registered = False
+        self._waiting.clear()
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+
+
 def _supervise(process: subprocess.Popen[bytes], limits: Limits, *, kill: Callable[[], None],
                limit_hit: Callable[[], KilledBy | None],
-               kill_after_exit: bool = False) -> _Outcome:
+               kill_after_exit: bool = False, dialogue: Dialogue | None = None) -> _Outcome:
     start = time.monotonic()
     deadline = start + limits.wall_seconds
     assert process.stdout is not None and process.stderr is not None
     streams = {process.stdout.fileno(): _Stream(limits.output_bytes),
                process.stderr.fileno(): _Stream(limits.output_bytes)}
     stdout, stderr = streams.values()
+    stdout_fd = process.stdout.fileno()
     pidfd = os.pidfd_open(process.pid)
     selector = selectors.DefaultSelector()
     for fd in streams:
         selector.register(fd, selectors.EVENT_READ)
     selector.register(pidfd, selectors.EVENT_READ)
+    stdin: _StdinWriter | None = None
+    if dialogue is not None:
+        assert process.stdin is not None
+        stdin = _StdinWriter(process.stdin, selector)
     killed_by: KilledBy | None = None
     killed_at: float | None = None
     exited = False
+    waited = False
     next_check = start + POLL_SECONDS
 
     def stop(reason: KilledBy) -> None:
@@ -379,8 +488,18 @@ def _supervise(process: subprocess.Popen[bytes], limits: Limits, *, kill: Callab
         if killed_by is None:
             killed_by, killed_at = reason, time.monotonic()
         kill()
+        if stdin is not None:
+            stdin.close()
+
+    def answer(reply: DialogueReply) -> None:
+        assert stdin is not None
+        stdin.add(reply.send, close=reply.close_stdin)
+        if reply.stop:
+            stop("dialogue")
 
     try:
+        if dialogue is not None:
+            answer(dialogue.opening())
         while not exited or len(selector.get_map()) > 0:
             now = time.monotonic()
             if killed_at is not None and now - killed_at > 5:
@@ -392,12 +511,21 @@ def _supervise(process: subprocess.Popen[bytes], limits: Limits, *, kill: Callab
                 if key.fd == pidfd:
                     exited = True
                     selector.unregister(pidfd)
+                    if stdin is not None:
+                        stdin.close()  # nobody is left to read it
                     if kill_after_exit:
                         kill()  # orphans of the insecure mode; the sandbox has none left
+                    continue
+                if stdin is not None and key.fd == stdin.fd:
+                    stdin.write()
                     continue
                 data = os.read(key.fd, _READ_CHUNK)
                 if not data:
                     selector.unregister(key.fd)
+                    continue
+                if dialogue is not None and key.fd == stdout_fd:
+                    if killed_by is None:
+                        answer(dialogue.received(data))
                     continue
                 streams[key.fd].feed(data)
                 if stdout.total + stderr.total > limits.output_kill_bytes:
@@ -410,7 +538,14 @@ def _supervise(process: subprocess.Popen[bytes], limits: Limits, *, kill: Callab
                 took = time.monotonic() - checked_at
                 next_check = time.monotonic() + max(POLL_SECONDS, 10 * took)
         _pid, status, rusage = os.wait4(process.pid, 0)
+        waited = True
     finally:
+        if not waited:  # the dialogue raised: leave nothing running behind
+            kill()
+            with contextlib.suppress(ChildProcessError):
+                os.wait4(process.pid, 0)
+        if stdin is not None:
+            stdin.close()
         selector.close()
         os.close(pidfd)
         process.stdout.close()

@@ -5,6 +5,7 @@ Plain data, no behaviour beyond the learner-facing sentence a result gives for i
 
 from __future__ import annotations
 
+import abc
 import enum
 import signal
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import Literal
 __all__ = [
     "RUNTIME_DIR",
     "SCRATCH_DIR",
+    "Dialogue",
+    "DialogueReply",
     "KilledBy",
     "Limits",
     "Mode",
@@ -27,7 +30,8 @@ __all__ = [
 SCRATCH_DIR = "/work"
 RUNTIME_DIR = "/opt/lab-runtime"
 
-KilledBy = Literal["cpu", "wall", "memory", "processes", "output", "disk", "signal"]
+# "dialogue": the caller's Dialogue asked to stop the run (it knows why).
+KilledBy = Literal["cpu", "wall", "memory", "processes", "output", "disk", "signal", "dialogue"]
 
 
 class SandboxUnavailable(RuntimeError):
@@ -87,12 +91,50 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class DialogueReply:
+    """What a :class:`Dialogue` wants done after one of its calls: bytes to write to the
+    program's stdin (after whatever is still waiting to be written), then optionally close
+    stdin (the program reads end-of-file once everything before it was read), or stop the run
+    at once (:attr:`Result.killed_by` is then ``"dialogue"``)."""
+
+    send: bytes = b""
+    close_stdin: bool = False
+    stop: bool = False
+
+
+class Dialogue(abc.ABC):
+    """The trusted side of a conversation with a sandboxed program over its stdin and stdout,
+    for ``run(..., dialogue=...)``.
+
+    The supervisor calls :meth:`opening` once, when the program has been started, then
+    :meth:`received` with every chunk the program writes on stdout (at most 64 KB each, in
+    order, with no framing: a message may arrive split over several calls or several in one).
+    Those bytes are not kept in :attr:`Result.stdout` and do not count toward the output
+    limits, so the dialogue bounds them: it stops the run when the program sends more than it
+    will accept. stderr is captured and capped as without a dialogue.
+
+    The calls run in the thread that called ``run()``, one at a time, inside the supervisor's
+    loop: while one runs nothing is read or written, and its time counts toward the wall limit.
+    A call may block (waiting for the next message from elsewhere), but not for long.
+    """
+
+    def opening(self) -> DialogueReply:
+        """What to do right after the program has been started (nothing by default)."""
+        return DialogueReply()
+
+    @abc.abstractmethod
+    def received(self, data: bytes) -> DialogueReply:
+        """What to do after the program wrote ``data`` on its stdout."""
+
+
+@dataclass(frozen=True)
 class Result:
     """What happened to one run.
 
     ``exit_code`` is the program's exit status when it ended by itself, ``None`` when it was
     stopped (``killed_by`` then says why). stdout and stderr are decoded with
-    ``errors="replace"`` and hold at most ``limits.output_bytes`` bytes each.
+    ``errors="replace"`` and hold at most ``limits.output_bytes`` bytes each (stdout is empty
+    in a run with a :class:`Dialogue`, which received it instead).
     ``cpu_seconds`` and ``max_rss_mb`` cover the processes that ended normally; for a run that
     was stopped from outside they can be low.
     """
@@ -132,6 +174,8 @@ class Result:
                     f"(files written to the working directory)")
         if self.killed_by == "signal":
             return f"the program was stopped by signal {_signal_name(self.signal_number)}"
+        if self.killed_by == "dialogue":
+            return "the program was stopped by the trusted program it was talking to"
         if self.exit_code == 0:
             return "the program finished normally"
         return f"the program exited with status {self.exit_code}"

@@ -1,0 +1,248 @@
+"""Runs that talk: ``run(..., dialogue=...)`` feeds the program's stdin from a trusted
+Dialogue and hands it the program's stdout, under the same limits as any run.
+
+Each test uses the real secure sandbox (with the run's cgroup unless it says otherwise) and a
+small Python program that reads lines from stdin and writes lines to stdout.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox.conftest import FAST, assert_all_gone, new_marker
+from upskill import sandbox
+from upskill.sandbox import Dialogue, DialogueReply, Limits, Mode, Result
+
+pytestmark = pytest.mark.usefixtures("secure")
+
+ECHO = """
+    import sys
+    for line in sys.stdin:
+        sys.stdout.write(line.upper())
+        sys.stdout.flush()
+    print("stdin closed", file=sys.stderr)
+"""
+
+
+class Lines(Dialogue):
+    """Sends numbered lines, one after each line it gets back, and closes stdin after
+    ``rounds`` answers; keeps every answer."""
+
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self.answers: list[bytes] = []
+        self._pending = b""
+
+    def opening(self) -> DialogueReply:
+        return DialogueReply(send=b"line 0\n")
+
+    def received(self, data: bytes) -> DialogueReply:
+        self._pending += data
+        send = b""
+        while b"\n" in self._pending:
+            answer, _, self._pending = self._pending.partition(b"\n")
+            self.answers.append(answer)
+            if len(self.answers) < self.rounds:
+                send += b"line %d\n" % len(self.answers)
+        return DialogueReply(send=send, close_stdin=len(self.answers) >= self.rounds)
+
+
+class Counting(Dialogue):
+    """Opens with ``opening_bytes``, counts what comes back, stops the run past
+    ``stop_after`` bytes (None: never)."""
+
+    def __init__(self, opening_bytes: bytes = b"", stop_after: int | None = None) -> None:
+        self.opening_bytes = opening_bytes
+        self.stop_after = stop_after
+        self.received_bytes = 0
+        self.calls = 0
+
+    def opening(self) -> DialogueReply:
+        return DialogueReply(send=self.opening_bytes)
+
+    def received(self, data: bytes) -> DialogueReply:
+        self.calls += 1
+        self.received_bytes += len(data)
+        stop = self.stop_after is not None and self.received_bytes > self.stop_after
+        return DialogueReply(stop=stop)
+
+
+def talk(scratch: Path, code: str, dialogue: Dialogue, *args: str, limits: Limits = FAST,
+         mode: Mode = Mode.SECURE) -> Result:
+    return sandbox.run(["python", "-c", textwrap.dedent(code), *args], scratch=scratch,
+                       limits=limits, mode=mode, dialogue=dialogue)
+
+
+def test_a_message_goes_in_and_the_answer_comes_back(scratch: Path) -> None:
+    lines = Lines(rounds=1)
+    result = talk(scratch, ECHO, lines)
+    assert result.ok, result.stderr
+    assert lines.answers == [b"LINE 0"]
+    # The answer went to the dialogue, not into the result; stderr is captured as ever.
+    assert result.stdout == ""
+    assert result.stderr == "stdin closed\n"
+
+
+def test_thousands_of_round_trips_arrive_in_order(scratch: Path) -> None:
+    lines = Lines(rounds=3000)
+    result = talk(scratch, ECHO, lines)
+    assert result.ok, result.stderr
+    assert lines.answers == [b"LINE %d" % n for n in range(3000)]
+
+
+@pytest.mark.parametrize("mode", [Mode.SECURE, Mode.INSECURE_DEV])
+def test_each_mode_talks_with_and_without_a_cgroup(scratch: Path, mode: Mode,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPSKILL_SANDBOX_CGROUP", "off")
+    assert sandbox.availability() is None
+    lines = Lines(rounds=50)
+    result = talk(scratch, ECHO, lines, mode=mode)
+    assert result.ok, result.stderr
+    assert lines.answers[-1] == b"LINE 49"
+
+
+def test_a_program_that_never_reads_cannot_stall_the_supervisor(scratch: Path) -> None:
+    # 50 MB waiting for a program that sleeps: the pipe fills, the supervisor keeps watching
+    # the clock and stops the run at the wall limit.
+    marker = new_marker()
+    limits = replace(FAST, wall_seconds=2)
+    started = time.monotonic()
+    result = talk(scratch, "import time; time.sleep(60)", Counting(b"x" * 50_000_000),
+                  marker, limits=limits)
+    assert result.killed_by == "wall"
+    assert result.message() == "time limit of 2 s exceeded"
+    assert time.monotonic() - started < 10
+    assert_all_gone(marker)
+
+
+def test_a_program_that_closes_its_stdin_while_we_write_ends_normally(scratch: Path) -> None:
+    result = talk(scratch, """
+        import os, sys
+        os.read(0, 10)
+        os.close(0)
+        print("closed", file=sys.stderr)
+    """, Counting(b"y" * 10_000_000))
+    assert result.ok, result.stderr
+    assert result.stderr == "closed\n"
+
+
+def test_stdout_flooding_goes_to_the_dialogue_which_can_stop_it(scratch: Path) -> None:
+    marker = new_marker()
+    counting = Counting(stop_after=2_000_000)
+    result = talk(scratch, """
+        import sys
+        block = b"z" * 65536
+        while True:
+            sys.stdout.buffer.write(block)
+    """, counting, marker)
+    assert result.killed_by == "dialogue"
+    assert result.message() == "the program was stopped by the trusted program it was talking to"
+    assert 2_000_000 < counting.received_bytes < 2_000_000 + 10 * 65536
+    assert result.stdout == ""
+    assert_all_gone(marker)
+
+
+def test_stdout_for_the_dialogue_does_not_count_toward_the_output_limits(scratch: Path) -> None:
+    counting = Counting()
+    # Three times FAST's output_kill_bytes on stdout; stderr alone is capped as usual.
+    result = talk(scratch, """
+        import sys
+        sys.stdout.buffer.write(b"o" * 3_000_000)
+        sys.stderr.write("e" * 10_000)
+    """, counting)
+    assert result.ok, result.message()
+    assert counting.received_bytes == 3_000_000
+    assert len(result.stderr) == FAST.output_bytes
+    assert result.stderr_truncated
+
+
+def test_printing_too_much_on_stderr_still_stops_a_run_with_a_dialogue(scratch: Path) -> None:
+    result = talk(scratch, """
+        import sys
+        while True:
+            sys.stderr.write("e" * 65536)
+    """, Counting())
+    assert result.killed_by == "output"
+
+
+def test_the_dialogue_can_stop_the_run_at_its_first_message(scratch: Path) -> None:
+    marker = new_marker()
+
+    class StopAtOnce(Dialogue):
+        def received(self, data: bytes) -> DialogueReply:
+            return DialogueReply(stop=True)
+
+    started = time.monotonic()
+    result = talk(scratch, """
+        import sys, time
+        print("hello", flush=True)
+        time.sleep(60)
+    """, StopAtOnce(), marker)
+    assert result.killed_by == "dialogue"
+    assert result.exit_code is None
+    assert time.monotonic() - started < FAST.wall_seconds
+    assert_all_gone(marker)
+
+
+def test_end_of_file_on_stdin_ends_a_well_behaved_program(scratch: Path) -> None:
+    class SendAndClose(Dialogue):
+        def opening(self) -> DialogueReply:
+            return DialogueReply(send=b"a" * 300_000, close_stdin=True)
+
+        def received(self, data: bytes) -> DialogueReply:
+            raise AssertionError("the program wrote nothing on stdout")
+
+    result = talk(scratch, """
+        import sys
+        data = sys.stdin.buffer.read()
+        print("read", len(data), file=sys.stderr)
+    """, SendAndClose())
+    assert result.ok, result.stderr
+    assert result.stderr == "read 300000\n"
+
+
+def test_a_dialogue_that_fails_ends_the_run_and_leaves_nothing_running(scratch: Path) -> None:
+    marker = new_marker()
+
+    class Broken(Dialogue):
+        def received(self, data: bytes) -> DialogueReply:
+            raise RuntimeError("a bug on the trusted side")
+
+    with pytest.raises(RuntimeError, match="a bug on the trusted side"):
+        talk(scratch, """
+            import time
+            print("hello", flush=True)
+            time.sleep(60)
+        """, Broken(), marker)
+    assert_all_gone(marker)
+
+
+def test_without_a_dialogue_stdin_is_still_dev_null(scratch: Path) -> None:
+    result = sandbox.run(["python", "-c", textwrap.dedent("""
+        import os, stat, sys
+        print(stat.S_ISCHR(os.fstat(0).st_mode), repr(sys.stdin.read()))
+    """)], scratch=scratch, limits=FAST)
+    assert result.ok, result.stderr
+    assert result.stdout == "True ''\n"
+
+
+def test_a_program_cannot_reach_the_dialogues_pipe_ends(scratch: Path) -> None:
+    # Inside, the program holds only its own ends: reading its stdout or writing its stdin
+    # fails, so it cannot answer itself or read back what it sent.
+    result = talk(scratch, """
+        import os, sys
+        for fd, attempt in ((0, lambda: os.write(0, b"x")), (1, lambda: os.read(1, 1))):
+            try:
+                attempt()
+                print(fd, "usable the wrong way", file=sys.stderr)
+            except OSError as error:
+                print(fd, error.strerror, file=sys.stderr)
+    """, Counting(b"", stop_after=None))
+    assert result.ok, result.stderr
+    assert "usable the wrong way" not in result.stderr
+    assert len(result.stderr.splitlines()) == 2

@@ -1,0 +1,626 @@
+"""Code mode: a learner's policy plays from inside the sandbox and cannot touch its score.
+
+Most tests use a tiny engine defined here ("keep the level near the target": ``n`` items whose
+level falls by a seeded random demand each period and rises by what the policy orders; the cost
+is the distance from the target), so that they depend only on the engine contract. Every
+policy runs in the real secure sandbox with the lab runtime; hostile ones are contained and
+reported in one sentence.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tests.conftest import require
+from upskill import sandbox
+from upskill.simulations import codemode, policy_harness
+from upskill.simulations.codemode import CodeRun, run_policy_code
+from upskill.simulations.engines.base import (
+    Action,
+    Control,
+    Episode,
+    FloatArray,
+    Kpi,
+    Observation,
+    Policy,
+    check_array,
+)
+
+N_ITEMS = 5
+HORIZON = 6
+SEED = 11
+# Room for the interpreter and numpy to start on a busy two-core machine; the CPU limit is
+# above the wall limit so that a busy loop is stopped by the clock, with its own message.
+LIMITS = replace(codemode.DEFAULT_LIMITS, wall_seconds=8, cpu_seconds=30, output_bytes=4000,
+                 output_kill_bytes=1_000_000)
+
+
+class LevelEngine:
+    """Level ``x`` (n items) starts at ``start``; each period the policy orders ``u >= 0`` and
+    ``x <- x + u - d`` with ``d ~ Poisson(demand)``; cost = sum of |x - target|."""
+
+    name = "level"
+    title = "Keep the level"
+    period_name = "round"
+    kpis = (Kpi("cost", "Cost", "$", "lower"), Kpi("ordered", "Ordered", "items", "lower"))
+
+    def world(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        return {"n": N_ITEMS, "start": 10.0, "target": 12.0, "demand": 3.0, **parameters}
+
+    def controls(self, world: Mapping[str, Any]) -> tuple[Control, ...]:
+        return (Control("gain", "Gain", "number", 1.0, minimum=0, maximum=2),)
+
+    def baselines(self, world: Mapping[str, Any]) -> dict[str, dict[str, float | str]]:
+        return {"full": {"gain": 1.0}}
+
+    def parameter_policy(self, world: Mapping[str, Any],
+                         values: Mapping[str, float | str]) -> Policy:
+        return GainPolicy(float(values["gain"]))
+
+    def check_action(self, period: int, action: object,
+                     observation: Observation) -> dict[str, FloatArray]:
+        return {"order": check_array(period, action, "order", size=N_ITEMS, maximum=1000)}
+
+    def simulate(self, world: Mapping[str, Any], policy: Policy, *, horizon: int,
+                 seed: int) -> Episode:
+        rng = np.random.default_rng(seed)
+        level = np.full(world["n"], world["start"])
+        target = np.full(world["n"], world["target"])
+        cost, ordered = np.zeros(horizon), np.zeros(horizon)
+        for period in range(horizon):
+            observation: Observation = {"period": period, "level": level.copy(),
+                                        "target": target.copy()}
+            order = self.check_action(period, policy.act(observation), observation)["order"]
+            level = level + order - rng.poisson(world["demand"], world["n"])
+            cost[period] = np.abs(level - target).sum()
+            ordered[period] = order.sum()
+        return Episode(self.name, seed, horizon, {"cost": float(cost.sum()),
+                                                  "ordered": float(ordered.sum())},
+                       {"cost": cost, "ordered": ordered})
+
+    def debrief(self, episode: Episode, *, world: Mapping[str, Any],
+                baseline: Episode | None = None) -> list[str]:
+        return [f"The cost was {episode.kpis['cost']:g}."]
+
+    def code_interface(self) -> dict[str, dict[str, str]]:
+        return {"observation": {"level": "", "target": ""}, "action": {"order": ""}}
+
+
+class GainPolicy:
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+
+    def act(self, observation: Observation) -> Action:
+        level, target = observation["level"], observation["target"]
+        return {"order": np.maximum(0.0, (target - level) * self.gain)}
+
+
+ENGINE = LevelEngine()
+WORLD = ENGINE.world({})
+
+# The parameter policy's rule, written by a learner.
+GAIN_POLICY = """
+import numpy as np
+
+def act(observation):
+    level, target = observation["level"], observation["target"]
+    return {"order": np.maximum(0.0, (target - level) * 0.5)}
+"""
+
+
+def policy(body: str) -> str:
+    """A policy whose act() returns the gain-0.5 orders unless ``body`` returns first."""
+    return textwrap.dedent("""
+        import numpy as np
+
+        def act(observation):
+            period = observation["period"]
+        {body}
+            level, target = observation["level"], observation["target"]
+            return {{"order": np.maximum(0.0, (target - level) * 0.5)}}
+    """).format(body=textwrap.indent(textwrap.dedent(body).strip(), " " * 4))
+
+
+@pytest.fixture
+def secure() -> None:
+    reason = sandbox.availability()
+    require(reason is None, f"the secure sandbox is unavailable: {reason}")
+    try:
+        sandbox.lab_runtime()
+    except sandbox.SandboxUnavailable as error:
+        require(False, f"the lab runtime is missing: {error}")
+
+
+@pytest.fixture
+def scratch_root() -> Iterator[Path]:
+    """Not pytest's tmp_path: the sandbox's host user must be able to enter the directory."""
+    directory = Path(tempfile.mkdtemp(prefix="upskill-codemode-test-"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def play(secure: None, scratch_root: Path) -> Any:
+    def run(code: str, *, limits: sandbox.Limits = LIMITS, horizon: int = HORIZON,
+            mode: sandbox.Mode = sandbox.Mode.SECURE, engine: Any = ENGINE,
+            world: Mapping[str, Any] = WORLD) -> CodeRun:
+        return run_policy_code(engine, world, code, horizon=horizon, seed=SEED,
+                               scratch_root=scratch_root, limits=limits, mode=mode)
+
+    return run
+
+
+def parameter_episode(gain: float = 0.5) -> Episode:
+    return ENGINE.simulate(WORLD, GainPolicy(gain), horizon=HORIZON, seed=SEED)
+
+
+def assert_same_episode(first: Episode | None, second: Episode) -> None:
+    assert first is not None
+    assert first.kpis == second.kpis
+    assert first.series.keys() == second.series.keys()
+    for name, values in second.series.items():
+        assert np.array_equal(first.series[name], values), name
+
+
+def assert_failed(run: CodeRun, failure: str, message: str) -> None:
+    assert run.status == "failed", run
+    assert run.episode is None
+    assert run.failure == failure, run.message
+    assert run.message == message
+
+
+# -- the positive cases ----------------------------------------------------------------------
+
+def test_a_python_policy_gives_the_same_episode_as_the_same_rule_in_parameter_mode(
+        play: Any, scratch_root: Path) -> None:
+    run = play(GAIN_POLICY)
+    assert run.status == "finished", run.message
+    assert run.failure is None and run.message == ""
+    assert_same_episode(run.episode, parameter_episode(0.5))
+    # ... and not the episode of another rule: the comparison can fail.
+    assert run.episode.kpis != parameter_episode(1.0).kpis
+    assert run.periods_played == HORIZON == run.timings.periods
+    assert run.timings.startup_s is not None and run.timings.startup_s > 0
+    assert run.timings.total_s >= run.timings.startup_s + run.timings.policy_s
+    assert list(scratch_root.iterdir()) == []  # the run's scratch is gone
+
+
+def test_the_insecure_development_mode_plays_the_same_episode(play: Any) -> None:
+    run = play(GAIN_POLICY, mode=sandbox.Mode.INSECURE_DEV)
+    assert run.status == "finished", run.message
+    assert_same_episode(run.episode, parameter_episode(0.5))
+
+
+def test_reset_gets_the_engine_and_horizon_and_prints_reach_the_output(play: Any) -> None:
+    run = play("""
+import numpy as np
+seen = {}
+
+def reset(info):
+    seen.update(info)
+    print("reset", info["engine"], info["horizon"], info["period_name"])
+
+def act(observation):
+    print("period", observation["period"], "levels", observation["level"].shape)
+    observation["level"] += 1   # the arrays are the policy's own to change
+    return {"order": np.zeros(5) if seen["horizon"] == 6 else np.ones(5)}
+""")
+    assert run.status == "finished", run.message
+    assert run.output.splitlines() == [
+        f"reset level {HORIZON} round",
+        *[f"period {n} levels (5,)" for n in range(HORIZON)]]
+    assert run.episode.kpis["ordered"] == 0
+
+
+def test_a_policy_that_leaves_threads_running_still_ends_with_the_episode(play: Any) -> None:
+    started = time.monotonic()
+    run = play("""
+import threading, time
+
+def spin():
+    while True:
+        time.sleep(0.01)
+
+threading.Thread(target=spin).start()   # not a daemon: it would keep Python alive
+
+def act(observation):
+    return {"order": 1.0}
+""")
+    assert run.status == "finished", run.message
+    assert time.monotonic() - started < LIMITS.wall_seconds
+    assert run.sandbox_result is not None and run.sandbox_result.ok
+
+
+# -- hostile policies ------------------------------------------------------------------------
+
+def test_writing_result_files_changes_nothing(play: Any) -> None:
+    run = play(policy("""
+        import json, os
+        for name in ("results.json", "score.txt", "episode.json", "/tmp/results.json"):
+            with open(name, "w") as f:
+                json.dump({"cost": 0, "kpis": {"cost": 0}, "status": "finished"}, f)
+        print("wrote", sorted(os.listdir(".")))
+    """))
+    assert run.status == "finished", run.message
+    assert "results.json" in run.output  # the writes happened ...
+    assert_same_episode(run.episode, parameter_episode(0.5))  # ... and changed nothing
+
+
+@pytest.mark.parametrize(("attempt", "error"), [
+    ("import upskill", "ModuleNotFoundError: No module named 'upskill'"),
+    ("from upskill.simulations.engines import base", "ModuleNotFoundError: No module named "
+                                                      "'upskill'"),
+    (f"open({str(Path(codemode.__file__).parent / 'engines' / 'base.py')!r}).read()",
+     "FileNotFoundError: [Errno 2] No such file or directory: "),
+    ("import django", "ModuleNotFoundError: No module named 'django'"),
+])
+def test_the_engine_and_the_project_are_not_there(play: Any, attempt: str, error: str) -> None:
+    run = play(policy(f"if period == 1:\n    {attempt}"))
+    assert run.failure == "exception"
+    assert run.message.startswith(f"period 2: act() raised {error}")
+    assert run.episode is None
+
+
+def test_an_infinite_loop_in_act_is_stopped_by_the_time_limit(play: Any) -> None:
+    limits = replace(LIMITS, wall_seconds=4)
+    started = time.monotonic()
+    run = play(policy("print('period', period)\nif period == 2:\n    while True: pass"),
+               limits=limits)
+    assert_failed(run, "time_limit", "your policy took longer than 4 s (the limit for the "
+                                     "whole episode) and was stopped in period 3")
+    assert run.periods_played == 2
+    # What it printed before it hung is there to help find where.
+    assert run.output == "period 0\nperiod 1\nperiod 2\n"
+    assert time.monotonic() - started < 4 + 5
+
+
+def test_an_infinite_loop_at_import_is_stopped_by_the_time_limit(play: Any) -> None:
+    limits = replace(LIMITS, wall_seconds=4)
+    run = play("while True:\n    pass\n", limits=limits)
+    assert_failed(run, "time_limit", "your policy took longer than 4 s (the limit for the "
+                                     "whole episode) and was stopped while loading policy.py")
+    assert run.periods_played == 0
+
+
+def test_burning_cpu_is_stopped_by_the_cpu_limit(play: Any) -> None:
+    limits = replace(LIMITS, cpu_seconds=1, wall_seconds=20)
+    run = play(policy("while True: pass"), limits=limits)
+    assert_failed(run, "cpu_limit", "your policy used more than 1 s of CPU time and was "
+                                    "stopped in period 1")
+
+
+@pytest.mark.parametrize(("returned", "failure", "message"), [
+    ("{'order': [1.0] * 4}", "malformed_action", "period 3: 'order' must have 5 values, not 4"),
+    ("{'order': [1.0, 2.0, float('nan'), 1.0, 1.0]}", "malformed_action",
+     "period 3: 'order' has values that are not finite numbers"),
+    ("{'order': [-1.0] * 5}", "malformed_action",
+     "period 3: every value of 'order' must be between 0 and 1000"),
+    ("{'quantity': [1.0] * 5}", "malformed_action", "period 3: the action has no 'order'"),
+    ("{'order': 'lots'}", "malformed_action",
+     "period 3: 'order' must be a number or a list or array of numbers, not a str"),
+    ("{'order': ['1', '2', '3', '4', '5']}", "malformed_action",
+     "period 3: 'order' must be a number or a list or array of numbers, not a list of str"),
+    ("{'order': None}", "malformed_action",
+     "period 3: 'order' must be a number or a list or array of numbers, not None"),
+    ("None", "malformed_action", "period 3: act() must return a dict of numbers or arrays, "
+                                 "such as {'order': [...]}, not None"),
+    ("[1.0] * 5", "malformed_action", "period 3: act() must return a dict of numbers or "
+                                      "arrays, such as {'order': [...]}, not a list of float"),
+    ("{'order': [[1.0], [2.0, 3.0]]}", "malformed_action",
+     "period 3: 'order' must be a number or a list or array of numbers, not a list of list"),
+    ("{'order': np.zeros(20_000_000)}", "malformed_action",
+     "period 3: 'order' has 20000000 values in 1 dimensions, more than the 8000000 values "
+     "in at most 4 dimensions an action may have"),
+])
+def test_malformed_actions_are_reported_with_their_period(play: Any, returned: str,
+                                                          failure: str, message: str) -> None:
+    run = play(policy(f"if period == 2:\n    return {returned}"))
+    assert_failed(run, failure, message)
+    assert run.periods_played == 2
+
+
+def test_a_single_number_is_an_order_for_every_item(play: Any) -> None:
+    run = play("def act(observation):\n    return {'order': 2}\n")
+    assert run.status == "finished", run.message
+    assert run.episode.kpis["ordered"] == 2 * N_ITEMS * HORIZON
+
+
+def test_printing_megabytes_is_capped_and_the_episode_still_counts(play: Any) -> None:
+    run = play(policy("print('x' * 100_000)"))  # 600 KB in all, below the 1 MB stop
+    assert run.status == "finished", run.message
+    assert run.output_truncated
+    assert run.output == "x" * LIMITS.output_bytes
+    assert_same_episode(run.episode, parameter_episode(0.5))
+
+
+def test_printing_without_end_is_stopped_with_a_clear_message(play: Any) -> None:
+    run = play(policy("if period == 1:\n    while True: print('y' * 10_000)"))
+    assert_failed(run, "output_limit", "your policy printed more than 1,000,000 bytes and was "
+                                       "stopped in period 2")
+    assert len(run.output) == LIMITS.output_bytes
+
+
+FIND_PROTOCOL_FD = """
+import fcntl, os
+def protocol_fds():
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        if target.startswith("pipe:") and flags & os.O_ACCMODE == os.O_WRONLY and fd > 2:
+            found.append(fd)
+    return found
+"""
+
+
+def test_garbage_written_to_the_protocol_channel_is_not_an_action(play: Any) -> None:
+    run = play(FIND_PROTOCOL_FD + policy("""
+        if period == 2:
+            fds = protocol_fds()
+            print("protocol fds", fds, flush=True)
+            for fd in fds:
+                os.write(fd, b"GARBAGE!" * 100)
+    """))
+    assert "protocol fds [" in run.output and "protocol fds []" not in run.output
+    assert_failed(run, "not_a_frame", "period 3: your policy wrote something that is not an "
+                                      "action frame (it does not start like a frame "
+                                      "(bytes b'GARB'))")
+
+
+def test_a_forged_frame_announcing_gigabytes_is_refused(play: Any) -> None:
+    run = play(FIND_PROTOCOL_FD + policy("""
+        import struct
+        if period == 0:
+            for fd in protocol_fds():
+                os.write(fd, struct.pack("<4sII", b"USF1", 20, 4_000_000_000))
+    """))
+    assert_failed(run, "not_a_frame", "period 1: your policy wrote something that is not an "
+                                      "action frame (it announces 4000000000 bytes of data, "
+                                      "more than the 64000000 allowed)")
+
+
+def test_a_second_answer_to_one_observation_is_refused(play: Any) -> None:
+    # A well-formed action frame written behind the harness's back, then the real answer.
+    run = play(FIND_PROTOCOL_FD + policy("""
+        import json, struct
+        if period == 1:
+            header = json.dumps({"kind": "action", "scalars": {}, "arrays": []}).encode()
+            for fd in protocol_fds():
+                os.write(fd, struct.pack("<4sII", b"USF1", len(header), 0) + header)
+    """))
+    assert run.status == "failed"
+    assert run.failure in ("not_a_frame", "malformed_action"), run.message
+    assert run.message.startswith("period 2: ")
+
+
+def test_sys_exit_in_the_middle_of_the_episode_is_reported(play: Any) -> None:
+    run = play(policy("if period == 2:\n    import sys; sys.exit(3)"))
+    assert_failed(run, "exception", "period 3: your code called sys.exit(3)")
+
+
+def test_os_exit_in_the_middle_of_the_episode_is_reported(play: Any) -> None:
+    run = play(policy("if period == 2:\n    import os; os._exit(0)"))
+    assert_failed(run, "exited", "your policy's program ended in period 3 without answering "
+                                 "(exit status 0); act() must return an action every period")
+
+
+def test_an_exception_shows_the_learners_own_frames_only(play: Any) -> None:
+    run = play("""
+import numpy as np
+
+def share(level):
+    return level / 0 if False else 1 // 0
+
+def act(observation):
+    if observation["period"] == 1:
+        return {"order": share(observation["level"])}
+    return {"order": np.zeros(5)}
+""")
+    assert_failed(run, "exception",
+                  "period 2: act() raised ZeroDivisionError: integer division or modulo by zero")
+    assert run.traceback == (
+        "line 9, in act\n"
+        "    return {\"order\": share(observation[\"level\"])}\n"
+        "line 5, in share\n"
+        "    return level / 0 if False else 1 // 0\n"
+        "ZeroDivisionError: integer division or modulo by zero")
+
+
+def test_a_syntax_error_names_its_line(play: Any) -> None:
+    run = play("import numpy as np\n\ndef act(observation):\n    return {'order': [1, 2}\n")
+    assert run.failure == "syntax_error"
+    assert run.message.startswith("your code has a syntax error on line 4: ")
+    assert "line 4: " in run.traceback
+    assert run.periods_played == 0
+
+
+def test_an_import_error_and_a_missing_act_are_reported(play: Any) -> None:
+    missing = play("import numpy as np\n\ndef action(observation):\n    return {}\n")
+    assert_failed(missing, "exception", "your code does not define act(observation)")
+    broken = play("import sklearnn\n")
+    assert_failed(broken, "exception", "loading your code raised ModuleNotFoundError: "
+                                       "No module named 'sklearnn'")
+    bad_reset = play("def reset(info):\n    raise ValueError('no')\n"
+                     "def act(observation):\n    return {'order': 0}\n")
+    assert_failed(bad_reset, "exception", "reset(info) raised ValueError: no")
+
+
+def test_reading_the_observations_behind_the_harness_breaks_only_the_policy(play: Any) -> None:
+    # input() reads /dev/null: stdin is not the protocol channel the learner's code sees.
+    run = play(policy("""
+        try:
+            input()
+        except EOFError:
+            print("no input")
+    """))
+    assert run.status == "finished", run.message
+    assert run.output.count("no input") == HORIZON
+
+
+# -- frames (no sandbox) --------------------------------------------------------------------
+
+names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20)
+float_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=6),
+                          elements=st.floats(allow_nan=True, allow_infinity=True))
+int_arrays = hnp.arrays(np.int64, hnp.array_shapes(max_dims=2, max_side=6))
+scalars = st.one_of(st.integers(-2**62, 2**62), st.floats(allow_nan=False))
+
+
+def split(frame: bytes, dtypes: frozenset[str]) -> policy_harness.Frame:
+    size = policy_harness.PREFIX.size
+    header_bytes, body_bytes = policy_harness.frame_lengths(
+        frame[:size], max_header_bytes=10**6, max_body_bytes=10**9)
+    assert len(frame) == size + header_bytes + body_bytes
+    return policy_harness.decode_frame(frame[size:size + header_bytes],
+                                       bytearray(frame[size + header_bytes:]), dtypes=dtypes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(names, st.one_of(float_arrays, int_arrays, scalars), max_size=8))
+def test_a_frame_carries_numbers_and_arrays_exactly(values: dict[str, Any]) -> None:
+    frame = split(policy_harness.encode_frame("observation", values, info={"horizon": 3}),
+                  policy_harness.OBSERVATION_DTYPES)
+    assert frame.kind == "observation"
+    assert frame.fields == {"info": {"horizon": 3}}
+    assert frame.values.keys() == values.keys()
+    for name, value in values.items():
+        got = frame.values[name]
+        if isinstance(value, np.ndarray):
+            assert isinstance(got, np.ndarray)
+            assert got.dtype == value.dtype and got.shape == value.shape
+            assert np.array_equal(got, value, equal_nan=True)
+        else:
+            assert got == value and type(got) is type(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=64))
+def test_any_bytes_decode_to_a_frame_or_a_frame_error(header: bytes, body: bytes) -> None:
+    try:
+        frame = policy_harness.decode_frame(header, bytearray(body),
+                                            dtypes=policy_harness.ACTION_DTYPES)
+    except policy_harness.FrameError:
+        return
+    # Whatever got through is plain numbers and float64 arrays that exactly fill the body.
+    arrays = [v for v in frame.values.values() if isinstance(v, np.ndarray)]
+    assert all(array.dtype == np.float64 for array in arrays)
+    assert sum(array.nbytes for array in arrays) == len(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_a_damaged_action_frame_is_refused_or_still_well_formed(data: st.DataObject) -> None:
+    frame = bytearray(policy_harness.encode_frame("action", {"order": np.arange(5.0)}))
+    position = data.draw(st.integers(0, len(frame) - 1))
+    frame[position] = data.draw(st.integers(0, 255))
+    size = policy_harness.PREFIX.size
+    try:
+        header_bytes, _body_bytes = policy_harness.frame_lengths(
+            bytes(frame[:size]), max_header_bytes=codemode.MAX_HEADER_BYTES,
+            max_body_bytes=codemode.MAX_ACTION_BYTES)
+        # A damaged length shifts the split: the rest is whatever follows, as on the wire.
+        decoded = policy_harness.decode_frame(bytes(frame[size:size + header_bytes]),
+                                              frame[size + header_bytes:],
+                                              dtypes=policy_harness.ACTION_DTYPES)
+    except policy_harness.FrameError:
+        return
+    for value in decoded.values.values():
+        assert isinstance(value, int | float) or value.dtype == np.float64
+
+
+def test_actions_travel_only_as_float64() -> None:
+    frame = policy_harness.encode_frame("action", {"order": np.arange(5)})  # int64
+    with pytest.raises(policy_harness.FrameError, match="has the type '<i8'"):
+        split(frame, policy_harness.ACTION_DTYPES)
+
+
+# -- the real inventory engine ---------------------------------------------------------------
+
+INVENTORY_HORIZON = 20
+
+
+def inventory_world() -> tuple[Any, dict[str, Any]]:
+    inventory = pytest.importorskip("upskill.simulations.engines.inventory")
+    engine = inventory.ENGINE
+    return engine, engine.world({"n_skus": 50})
+
+
+def assert_same_kpis(run: CodeRun, expected: Episode) -> None:
+    assert run.status == "finished", run.message
+    assert run.episode is not None
+    assert run.episode.kpis == expected.kpis
+    for series, values in expected.series.items():
+        assert np.array_equal(run.episode.series[series], values, equal_nan=True), series
+
+
+def test_an_inventory_baseline_written_in_python_gets_the_baselines_kpis(play: Any) -> None:
+    engine, world = inventory_world()
+    values = engine.baselines(world)["textbook_s_S"]
+    assert (values["policy"], values["forecast"], values["quantity_rule"]) == (
+        "s_S", "flat", "cover")
+    expected = engine.simulate(world, engine.parameter_policy(world, values),
+                               horizon=INVENTORY_HORIZON, seed=SEED)
+    # The (s, S) rule of the module docstring, as a learner would write it.
+    reorder_point, order_quantity = float(values["reorder_point"]), float(values["order_quantity"])
+    code = f"""
+import numpy as np
+REORDER_POINT, ORDER_QUANTITY = {reorder_point!r}, {order_quantity!r}
+
+def act(observation):
+    mean = np.asarray(observation["mean_demand"], dtype=np.float64)
+    position = (np.asarray(observation["on_hand"], dtype=np.float64)
+                + np.asarray(observation["on_order"], dtype=np.float64))
+    s = mean * REORDER_POINT
+    order_up_to = mean * (REORDER_POINT + ORDER_QUANTITY)
+    return {{"order": np.where(position <= s, np.rint(order_up_to - position), 0.0)}}
+"""
+    run = play(code, engine=engine, world=world, horizon=INVENTORY_HORIZON)
+    assert_same_kpis(run, expected)
+    assert expected.kpis["total_cost"] > 0
+
+
+def test_replaying_any_parameter_policys_orders_from_code_gets_the_same_kpis(
+        play: Any) -> None:
+    engine, world = inventory_world()
+    cases = dict(engine.baselines(world))
+    cases["defaults"] = {control.name: control.default for control in engine.controls(world)}
+    kpis = []
+    for values in cases.values():
+        # Record what the trusted parameter policy orders, replay it from the sandbox: the
+        # engine must score the replay exactly as it scored the original, bit for bit.
+        trusted = engine.parameter_policy(world, values)
+        orders: list[list[float]] = []
+
+        class Recording:
+            def act(self, observation: Observation, trusted: Policy = trusted,
+                    orders: list[list[float]] = orders) -> Action:
+                action = trusted.act(observation)
+                orders.append(np.asarray(action["order"], dtype=float).tolist())
+                return action
+
+        expected = engine.simulate(world, Recording(), horizon=INVENTORY_HORIZON, seed=SEED)
+        code = (f"import numpy as np\nORDERS = {orders!r}\nplayed = 0\n\n"
+                f"def act(observation):\n    global played\n    played += 1\n"
+                f"    return {{'order': np.array(ORDERS[played - 1])}}\n")
+        run = play(code, engine=engine, world=world, horizon=INVENTORY_HORIZON)
+        assert_same_kpis(run, expected)
+        kpis.append(expected.kpis["total_cost"])
+    assert len(set(kpis)) > 1, "the cases should be different policies"
