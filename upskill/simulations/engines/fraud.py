@@ -605,7 +605,18 @@ class FraudEngine:
                 "decision": "array with one value per payment of today: 0 approve, 1 review, "
                             "2 block (a single number applies to every payment)",
             },
+            "example": {"act": _EXAMPLE_ACT},
         }
+
+
+# The body of act() the starter code shows: the bank's current rules, ready to improve.
+_EXAMPLE_ACT = """decision = np.zeros(len(observation["score"]))
+decision[observation["score"] >= 0.5] = 1          # review risky payments
+decision[observation["score"] >= 0.9] = 2          # block the riskiest
+big_foreign = (observation["foreign"] == 1) & (observation["amount_usd"] >= 100)
+decision[big_foreign & (decision == 0)] = 1
+# Fraud that got through shows up later in observation["labeled_..."]: use it to adapt.
+return {"decision": decision}"""
 
 
 def _checked_world_value(name: str, spec: _Field, value: object) -> float | int:

@@ -886,7 +886,16 @@ class RecommenderEngine:
                 "slate": "instead of scores: n_active × k item numbers (0 to n_items - 1, no "
                          "item twice in a row), shown in that order",
             },
+            "example": {"act": _EXAMPLE_ACT},
         }
+
+
+# The body of act() the starter code shows: relevance, a little novelty, some exploration.
+_EXAMPLE_ACT = """scores = observation["relevance"] + 0.2 * (1 - observation["seen"])
+rng = np.random.default_rng(int(observation["random_seed"]))
+explore = rng.random(scores.shape) < 0.02      # a few random items lifted to the top
+scores = scores + 10 * explore
+return {"scores": scores}"""
 
 
 ENGINE: Final[Engine] = RecommenderEngine()
