@@ -117,7 +117,7 @@ MAX_ORDER_UNITS: Final = 1e9  # per item and period: keeps costs finite whatever
 
 # name: (default, minimum, maximum, integer)
 _NUMBERS: Final[dict[str, tuple[float, float, float, bool]]] = {
-    "n_skus": (1000, 1, 5000, True),  # memory: about 60 bytes per item and period
+    "n_skus": (1000, 1, 5000, True),  # memory: about 25 bytes per item and period
     "start_period": (1, 1, 365, True),
     "demand_mean": (20.0, 0.01, 1e6, False),
     "demand_spread": (0.8, 0.0, 3.0, False),
@@ -258,7 +258,8 @@ def draw(world: Mapping[str, Any], horizon: int, seed: int) -> Draws:
     n, n_suppliers = int(world["n_skus"]), int(world["n_suppliers"])
     mean_demand = world["demand_mean"] * np.exp(world["demand_spread"] * rng.standard_normal(n))
     supplier = rng.integers(0, n_suppliers, n)
-    noise = _demand_noise(float(world["demand_cv"]), (horizon, n), rng)
+    demand = _demand(mean_demand, _season_by_period(world, horizon),
+                     float(world["demand_cv"]), rng)
     lead_time = rng.integers(world["lead_time_min"], world["lead_time_max"] + 1, (horizon, n))
     disruptions = _draw_disruptions(world, horizon, rng)
     delay = np.zeros((horizon, n_suppliers), dtype=np.int64)
@@ -266,12 +267,8 @@ def draw(world: Mapping[str, Any], horizon: int, seed: int) -> Draws:
         rows = slice(d.start, min(horizon, d.start + d.periods))
         columns = slice(None) if d.supplier < 0 else slice(d.supplier, d.supplier + 1)
         delay[rows, columns] = np.maximum(delay[rows, columns], d.extra_lead_time)
-    if disruptions:
-        lead_time += delay[:, supplier]
+    _add_delays(lead_time, delay, supplier)
     season = _season_by_period(world, horizon + int(lead_time.max()) + 1)
-    demand = season[:horizon, None] * mean_demand  # in place from here: big arrays are costly
-    demand *= noise
-    np.rint(demand, out=demand)
     initial_stock = np.rint(world["initial_stock_periods"] * mean_demand)
     for values in (mean_demand, demand, lead_time, delay, initial_stock, season):
         values.setflags(write=False)  # observations hand out rows of them
@@ -279,17 +276,44 @@ def draw(world: Mapping[str, Any], horizon: int, seed: int) -> Draws:
                  disruptions)
 
 
-def _demand_noise(cv: float, shape: tuple[int, int],
-                  rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    """Lognormal factors with mean 1 and coefficient of variation ``cv`` (single precision is
-    plenty: demand is rounded to whole units, and it halves the cost of the draw)."""
-    if cv == 0:
-        return np.ones(shape, dtype=np.float32)
+# Rows of demand noise drawn at a time: about 64 KB of float32, so the noise is used while it
+# is in the cache and never needs a (periods x items) array of its own. The generator's stream
+# is the same whether (T, n) values are drawn at once or row block by row block.
+_NOISE_BLOCK_VALUES: Final = 16_384
+
+
+def _demand(mean_demand: FloatArray, season: FloatArray, cv: float,
+            rng: np.random.Generator) -> FloatArray:
+    """Whole units per period and item: ``rint(season * mean_demand * noise)``, the noise
+    lognormal with mean 1 and coefficient of variation ``cv`` (single precision is plenty:
+    demand is rounded to whole units, and it halves the cost of the draw)."""
+    demand: FloatArray = np.empty((season.size, mean_demand.size))
+    block = max(1, _NOISE_BLOCK_VALUES // mean_demand.size)
+    noise = np.empty((block, mean_demand.size), dtype=np.float32)
     sigma = math.sqrt(math.log1p(cv * cv))
-    noise = rng.standard_normal(shape, dtype=np.float32)
-    noise *= np.float32(sigma)
-    noise -= np.float32(sigma * sigma / 2)
-    return np.exp(noise, out=noise)
+    scale, shift = np.float32(sigma), np.float32(sigma * sigma / 2)
+    for first in range(0, season.size, block):  # each block of rows while it is in the cache
+        rows = np.multiply(season[first:first + block, None], mean_demand,
+                           out=demand[first:first + block])
+        if cv > 0:
+            factors = noise[:rows.shape[0]]
+            rng.standard_normal(dtype=np.float32, out=factors)
+            factors *= scale
+            factors -= shift
+            np.exp(factors, out=factors)
+            rows *= factors
+        np.rint(rows, out=rows)
+    return demand
+
+
+def _add_delays(lead_time: IntArray, delay: IntArray, supplier: IntArray) -> None:
+    """Adds to ``lead_time`` (in place) the delay of each item's supplier in the period the
+    order is placed, only where there is one (gathering ``delay[:, supplier]`` whole would
+    make another (periods x items) array)."""
+    for affected in np.flatnonzero(delay.any(axis=0)):
+        rows = np.flatnonzero(delay[:, affected])
+        items = np.flatnonzero(supplier == affected)
+        lead_time[np.ix_(rows, items)] += delay[rows, affected, None]
 
 
 def lead_time_mean(world: Mapping[str, Any]) -> float:
@@ -364,18 +388,19 @@ class StockPolicy:
 
     def __init__(self, rule: PolicyRule) -> None:
         self.rule = rule
+        # (mean_demand, s, S) of the last flat (s, S) levels worked out: they stay the same
+        # all run, whose observations carry the same read-only mean_demand array
+        self._flat_levels: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
     def act(self, observation: Observation) -> Action:
         rule = self.rule
         mean_demand = _array(observation, "mean_demand")
-        position = _array(observation, "on_hand") + _array(observation, "on_order")
+        position = np.add(_array(observation, "on_hand"), _array(observation, "on_order"))
         ahead = _Forecast(observation, rule.seasonal)
         if rule.kind == "fixed":
             return {"order": np.rint(ahead.cover(mean_demand, 1.0))}
         if rule.kind == "s_S":
-            reorder_point = ahead.cover(mean_demand, rule.reorder_point_periods)
-            order_up_to = ahead.cover(
-                mean_demand, rule.reorder_point_periods + rule.order_quantity_periods)
+            reorder_point, order_up_to = self._s_S_levels(mean_demand, ahead)
         else:
             lead_time = _array(observation, "lead_time_mean")
             lead_time_demand = ahead.cover(mean_demand, lead_time)
@@ -392,8 +417,23 @@ class StockPolicy:
             quantity = np.sqrt(2.0 * rule.order_cost * ahead.cover(mean_demand, 1.0)
                                / rule.holding_cost)
         else:
-            quantity = order_up_to - position
-        return {"order": np.where(position <= reorder_point, np.rint(quantity), 0.0)}
+            quantity = np.subtract(order_up_to, position)
+        np.rint(quantity, out=quantity)
+        return {"order": np.where(position <= reorder_point, quantity, 0.0)}
+
+    def _s_S_levels(self, mean_demand: FloatArray,
+                    ahead: _Forecast) -> tuple[FloatArray, FloatArray]:
+        """The reorder point s and the order-up-to level S, in units."""
+        rule = self.rule
+        cached = self._flat_levels
+        if cached is not None and cached[0] is mean_demand:
+            return cached[1], cached[2]
+        reorder_point = ahead.cover(mean_demand, rule.reorder_point_periods)
+        order_up_to = ahead.cover(mean_demand,
+                                  rule.reorder_point_periods + rule.order_quantity_periods)
+        if not rule.seasonal and not mean_demand.flags.writeable:
+            self._flat_levels = (mean_demand, reorder_point, order_up_to)
+        return reorder_point, order_up_to
 
 
 class _Forecast:
@@ -582,26 +622,41 @@ class InventoryEngine:
 
 
 class _Run:
-    """One run's state (stock on hand, the order pipeline) and its ledger: per period and item
-    the orders, the inventory position they were placed at and the units served, kept as rows
-    so that a step is a handful of array operations and the books are added up at the end."""
+    """One run's state (stock on hand, the order pipeline) and its books. Per period and item
+    it keeps only the inventory positions and which items were ordered (the reorder cover and
+    the lead times ordered at are added up from them at the end, with the same arithmetic as
+    ever); every other book is one number per period that the step adds up as it goes. Fresh
+    (periods x items) arrays cost more in page faults than the arithmetic on them, so there
+    are as few as that allows; the pipeline is a ring as long as the longest lead time."""
 
     def __init__(self, world: Mapping[str, Any], draws: Draws, horizon: int) -> None:
         self.world, self.draws, self.horizon = world, draws, horizon
         n = draws.mean_demand.size
-        self.on_hand = draws.initial_stock.copy()
+        # What arrived, was ordered, was served and is left on the shelf this period: rows of
+        # one array, so that a step adds them all up in one call (into a row of `books`).
+        self.tally = np.zeros((4, n))
+        self.received_now, self.ordered_now, self.served_now, self.on_hand = self.tally
+        self.on_hand[:] = draws.initial_stock
+        self.books = np.zeros((horizon, 4))
         self.on_order = np.zeros(n)
-        self.arrivals = np.zeros((horizon + int(draws.lead_time.max()) + 1, n))
-        self.arrivals_flat = self.arrivals.reshape(-1)  # a view
-        # where in the flattened arrivals an order of each period and item lands
-        self.landing = draws.lead_time[:horizon] + np.arange(horizon)[:, None]
-        self.landing *= n
-        self.landing += np.arange(n)
-        self.orders = np.zeros((horizon, n))
-        self.positions = np.zeros((horizon, n))
-        self.served = np.zeros((horizon, n))
-        self.inventory = np.zeros(horizon)  # units on hand at the end of each period
+        # The pipeline is a ring: row (t mod rows) holds what arrives at the start of period t;
+        # no order waits that long (lead times are 1 to rows - 1 periods).
+        self.rows = rows = int(draws.lead_time.max()) + 1
+        self.pipeline = np.zeros((rows, n))
+        self.pipeline_flat = self.pipeline.reshape(-1)  # a view
+        # landing[t mod rows, L] + i: where in pipeline_flat item i's order of period t lands
+        # when it takes L periods
+        slots = np.arange(rows)
+        self.landing = ((slots[:, None] + slots) % rows) * n
+        self.items = np.arange(n)
+        self.short_now = np.empty(n, dtype=np.bool_)
+        self.positions = np.empty((horizon, n))
+        self.placed = np.empty((horizon, n), dtype=np.bool_)
+        # per period: items short, and the disruption delays summed over the items ordered
+        self.short = np.zeros(horizon)
+        self.delay_total = np.zeros(horizon)
         self.periods_per_year = int(world["periods_per_year"])
+        self.start_of_year = int(world["start_period"]) - 1
         self.constants: dict[str, float | FloatArray] = {
             "mean_demand": _frozen(draws.mean_demand),
             "demand_sd": _frozen(draws.mean_demand * world["demand_cv"]),
@@ -613,21 +668,26 @@ class _Run:
         }
         self.usual_lead_time = _frozen(np.full(n, lead_time_mean(world)))
         self.disrupted = [bool(flag) for flag in np.any(draws.delay_by_supplier, axis=1)]
+        self.delay_now: IntArray | None = None  # per item, in a period with a disruption
         self.no_demand_yet = _frozen(np.zeros(n))
 
     def receive(self, period: int) -> dict[str, float | int | FloatArray]:
         """Deliveries due join the shelf; the observation the policy sees this period."""
-        received = self.arrivals[period]
+        received = self.pipeline[period % self.rows]
         self.on_hand += received
         self.on_order -= received
+        np.copyto(self.received_now, received)
+        received.fill(0.0)
         draws = self.draws
         expected_lead_time = self.usual_lead_time
+        self.delay_now = None
         if self.disrupted[period]:
-            delay = draws.delay_by_supplier[period][draws.supplier]
-            expected_lead_time = self.usual_lead_time + delay
+            self.delay_now = draws.delay_by_supplier[period].take(draws.supplier)
+            expected_lead_time = self.usual_lead_time + self.delay_now
         return {
             "period": period,
-            "period_of_year": (self.world["start_period"] - 1 + period) % self.periods_per_year,
+            "period_of_year": (self.start_of_year + period) % self.periods_per_year,
+            # copies: the policy may keep or change them, the engine's state stays its own
             "on_hand": self.on_hand.copy(),
             "on_order": self.on_order.copy(),
             "demand_last": draws.demand[period - 1] if period else self.no_demand_yet,
@@ -637,23 +697,32 @@ class _Run:
 
     def step(self, period: int, order: FloatArray) -> None:
         """Place the orders, serve demand and lose what stock cannot serve."""
-        np.add(self.on_hand, self.on_order, out=self.positions[period])
-        self.orders[period] = order
-        self.arrivals_flat[self.landing[period]] += order
-        self.on_order += order
-        served = np.minimum(self.on_hand, self.draws.demand[period], out=self.served[period])
-        self.on_hand -= served
-        self.inventory[period] = self.on_hand.sum()
+        on_hand, on_order = self.on_hand, self.on_order
+        np.add(on_hand, on_order, out=self.positions[period])
+        placed = np.greater(order, 0.0, out=self.placed[period])
+        np.copyto(self.ordered_now, order)
+        if self.delay_now is not None:
+            self.delay_total[period] = np.dot(self.delay_now, placed)
+        landing = self.landing[period % self.rows].take(self.draws.lead_time[period])
+        landing += self.items
+        # the same sums as pipeline_flat[landing] += order (no index twice: one order per
+        # item), in one pass instead of a gather, an add and a scatter
+        np.add.at(self.pipeline_flat, landing, order)
+        on_order += order
+        demand = self.draws.demand[period]
+        served = np.minimum(on_hand, demand, out=self.served_now)
+        self.short[period] = np.count_nonzero(np.less(served, demand, out=self.short_now))
+        on_hand -= served
+        np.add.reduce(self.tally, axis=1, out=self.books[period])
 
     def series(self) -> dict[str, FloatArray]:
         """The per-period series: the KPIs' and those the debrief reads."""
         world, draws, horizon = self.world, self.draws, self.horizon
-        demand_by_item = draws.demand[:horizon]
-        demand, served = demand_by_item.sum(axis=1), self.served.sum(axis=1)
+        received, ordered, served, inventory = (column.copy() for column in self.books.T)
+        demand = draws.demand.sum(axis=1)
         lost = demand - served
-        placed = self.orders > 0
-        lines = placed.sum(axis=1).astype(np.float64)
-        holding = world["holding_cost_per_unit_period"] * self.inventory
+        lines = np.count_nonzero(self.placed, axis=1).astype(np.float64)
+        holding = world["holding_cost_per_unit_period"] * inventory
         ordering = world["order_cost_per_order"] * lines
         stockout = world["stockout_cost_per_unit"] * lost
         series = {
@@ -662,32 +731,32 @@ class _Run:
             "ordering_cost": ordering,
             "stockout_cost": stockout,
             "fill_rate": np.divide(served, demand, out=np.ones(horizon), where=demand > 0),
-            "stockouts": np.count_nonzero(demand_by_item > self.served, axis=1).astype(
-                np.float64),
-            "average_inventory": self.inventory,
+            "stockouts": self.short,
+            "average_inventory": inventory,
             "demand": demand,
             "served": served,
             "lost": lost,
-            "received": self.arrivals[:horizon].sum(axis=1),
+            "received": received,
             "forecast_demand": draws.mean_demand.sum() * draws.season[:horizon],
             "season_factor": draws.season[:horizon].copy(),
             "order_lines": lines,
-            "units_ordered": self.orders.sum(axis=1),
+            "units_ordered": ordered,
             "disruption_delay": draws.delay_by_supplier.max(axis=1).astype(np.float64),
         }
-        series.update(self._order_habits(placed, lines))
+        series.update(self._order_habits(lines))
         return series
 
-    def _order_habits(self, placed: npt.NDArray[np.bool_],
-                      lines: FloatArray) -> dict[str, FloatArray]:
+    def _order_habits(self, lines: FloatArray) -> dict[str, FloatArray]:
         """Per period, means over the items ordered (0 when none were): the stock cover when
         ordering and the demand expected over their (mean) lead time, both in periods of average
         demand, the lead time and the part of it a disruption added; and the items a disruption
         hit."""
-        draws, horizon = self.draws, self.horizon
+        draws, horizon, placed = self.draws, self.horizon, self.placed
         per_line = np.divide(1.0, lines, out=np.zeros(horizon), where=lines > 0)
-        reorder_cover = (self.positions * placed) @ (1.0 / draws.mean_demand) * per_line
-        lead_time = (draws.lead_time[:horizon] * placed).sum(axis=1) * per_line
+        # in place: nothing else reads the positions (and masking twice changes nothing)
+        ordered_positions = np.multiply(self.positions, placed, out=self.positions)
+        reorder_cover = ordered_positions @ (1.0 / draws.mean_demand) * per_line
+        lead_time = np.einsum("ij,ij->i", draws.lead_time, placed) * per_line
         # demand over that mean lead time, in periods of average demand (season included)
         cumulative = np.concatenate(([0.0], np.cumsum(draws.season)))
         periods = np.arange(horizon)
@@ -695,9 +764,10 @@ class _Run:
                                       cumulative) - cumulative[periods])
         extra_lead_time, disrupted = np.zeros(horizon), np.zeros(horizon)
         if draws.disruptions:
-            delay = draws.delay_by_supplier[:, draws.supplier]
-            extra_lead_time = (delay * placed).sum(axis=1) * per_line
-            disrupted = np.count_nonzero(delay, axis=1).astype(np.float64)
+            extra_lead_time = self.delay_total * per_line
+            items_per_supplier = np.bincount(draws.supplier,
+                                             minlength=draws.delay_by_supplier.shape[1])
+            disrupted = ((draws.delay_by_supplier > 0) @ items_per_supplier).astype(np.float64)
         return {
             "reorder_cover": reorder_cover,
             "lead_time_ordered": lead_time,
