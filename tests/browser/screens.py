@@ -35,6 +35,8 @@ from tests.labs.conftest import CONTENT as ALL_CONTENT
 from tests.labs.conftest import write_lab_skills
 from tests.labs.test_services import GOOD_CODE as LAB_CODE
 from tests.labs.test_services import result_for as lab_result
+from tests.simulations.conftest import SCENARIOS as SIM_CONTENT
+from tests.simulations.conftest import write_scenario_taxonomy
 from upskill.accounts import services
 from upskill.accounts.models import Organization, User
 from upskill.assessment import certification
@@ -51,6 +53,7 @@ from upskill.credentials import services as credentials
 from upskill.credentials.models import Credential, Portfolio
 from upskill.labs import services as labs
 from upskill.learning import services as learning
+from upskill.simulations import services as simulations
 
 ANONYMOUS = "anonymous"
 LEARNER = "learner"
@@ -390,6 +393,37 @@ def verify_the_credential(page: Page) -> Response:
     return submit(page, "Verify")
 
 
+SCENARIO = "inventory-holiday-peak"
+SCENARIO_TITLE = "Holiday peak at a souvenir chain"
+# Two parameter runs that differ in the reorder point alone (weeks of demand; the slider's
+# step is half a week and the textbook value four weeks).
+FIRST_REORDER_POINT, SECOND_REORDER_POINT = 4.0, 6.0
+
+
+def import_simulations(root: Path) -> None:
+    """The real simulations package and the skills and roles it names, imported next to
+    ``root``'s catalog (tests/simulations/conftest.py; the roles' programs list the browsed
+    course, which must be imported already)."""
+    sims_root = root.parent / "simulations-content"
+    if not sims_root.exists():
+        shutil.copytree(SIM_CONTENT, sims_root / "simulations")
+        write_scenario_taxonomy(sims_root, course=COURSE)
+    report = catalog_services.import_content(sims_root)
+    assert report.ok, report.problems
+
+
+def with_simulations(_learner: User, root: Path) -> None:
+    import_simulations(root)
+
+
+def with_two_simulation_runs(learner: User, root: Path) -> None:
+    """The simulations imported, and two parameter-mode runs of the inventory scenario that
+    differ in the reorder point, played by the service the scenario page's form calls."""
+    import_simulations(root)
+    for reorder_point in (FIRST_REORDER_POINT, SECOND_REORDER_POINT):
+        simulations.run_parameters(learner, SCENARIO, {"reorder_point": reorder_point})
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -509,6 +543,17 @@ SCREENS = [
     Screen("staff-credential", "/staff/credentials/", who=LEARNER, catalog=True,
            prepare=with_a_revoked_credential_as_staff, arrive=open_the_staff_page,
            shows="The report was unfounded"),
+    # Business simulations.
+    Screen("simulations", "/simulations/", who=LEARNER, catalog=True, prepare=with_simulations,
+           shows=SCENARIO_TITLE),
+    Screen("simulation", f"/simulations/{SCENARIO}/", who=LEARNER, catalog=True,
+           prepare=with_simulations, shows="No runs yet"),
+    Screen("simulation-two-runs", f"/simulations/{SCENARIO}/", who=LEARNER, catalog=True,
+           prepare=with_two_simulation_runs, shows="Compare runs 1 and 2"),
+    Screen("simulation-run", f"/simulations/{SCENARIO}/runs/2/", who=LEARNER, catalog=True,
+           prepare=with_two_simulation_runs, shows="Debrief: why the numbers moved"),
+    Screen("simulation-compare", f"/simulations/{SCENARIO}/compare/?run=1&run=2", who=LEARNER,
+           catalog=True, prepare=with_two_simulation_runs, shows="Why run 2 differs from run 1"),
 ]
 
 

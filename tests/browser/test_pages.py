@@ -25,7 +25,7 @@ AXE = Axe()
 # Desktop screenshots of the pages with the most kinds of element on them.
 DESKTOP_SHOTS = {"landing", "signup-errors", "dashboard", "profile", "tokens-new-secret",
                  "organization", "roles-guide", "lesson-reading", "lesson-lecture",
-                 "course-new-version"}
+                 "course-new-version", "simulation-two-runs", "simulation-compare"}
 
 
 # --- axe-core ------------------------------------------------------------------

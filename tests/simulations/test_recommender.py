@@ -353,7 +353,7 @@ def test_the_debrief_explains_a_popularity_feedback_loop_with_the_runs_numbers()
     assert f"{lost:,} of 400 users left" in joined
     worst = int(np.argmax(popular.series["churned"])) + 1
     assert f"in week {worst}" in joined
-    assert text[-1].startswith("Compared with the baseline run")
+    assert text[-1].startswith("Compared with the baseline on the same users")
     assert f"retention {popular.kpis['retention']:.1%} vs {relevant.kpis['retention']:.1%} " \
            f"(worse)" in text[-1]
     assert "feedback loop" not in " ".join(

@@ -640,6 +640,9 @@ def _read_scenario(reader: _Reader, folder: Path) -> ScenarioDoc | None:
             reader.problem(brief_path, "(file)", f"cannot be read: {error}")
         if not brief.strip():
             reader.problem(brief_path, "(file)", "the brief is empty")
+        elif brief.lstrip().startswith("# "):
+            reader.problem(brief_path, "line 1", "the page shows the scenario's title; "
+                                                 "start the brief's headings at ##")
     if spec is None:
         return None
     if spec.slug != folder.name:

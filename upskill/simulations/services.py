@@ -592,7 +592,8 @@ def compare_debrief(runs: list[Run]) -> list[str]:
     return engine.debrief(
         _episode_from(engine.name, last.seed, last.horizon, run_data(last)),
         world=_world(last.scenario),
-        baseline=_episode_from(engine.name, first.seed, first.horizon, run_data(first)))
+        baseline=_episode_from(engine.name, first.seed, first.horizon, run_data(first)),
+        baseline_name=_("run %d") % first.number)
 
 
 def run_data(run: Run) -> dict[str, Any]:

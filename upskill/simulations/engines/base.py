@@ -171,9 +171,11 @@ class Engine(Protocol):
         ...
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
-                baseline: Episode | None = None) -> list[str]:
+                baseline: Episode | None = None,
+                baseline_name: str = "the baseline") -> list[str]:
         """A few sentences in plain words on why the KPIs came out as they did (and how they
-        compare with ``baseline``, a run of a baseline policy on the same seed)."""
+        compare with ``baseline``, another run on the same seed: a baseline policy's or an
+        earlier run of the learner's, called ``baseline_name`` in the sentences)."""
         ...
 
     def code_interface(self) -> dict[str, dict[str, str]]:

@@ -554,7 +554,8 @@ class FraudEngine:
         return _episode(self.name, seed, horizon, world, books)
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
-                baseline: Episode | None = None) -> list[str]:
+                baseline: Episode | None = None,
+                baseline_name: str = "the baseline") -> list[str]:
         if episode.horizon == 0:
             return ["The run had no days, so there is nothing to explain."]
         sentences = [_cost_sentence(episode)]
@@ -569,7 +570,7 @@ class FraudEngine:
             sentences.append(f"The worst day was day {worst.period + 1}: "
                              f"{_loss_day_words(episode, worst.period)}.")
         if baseline is not None:
-            sentences.append(_baseline_sentence(episode, baseline))
+            sentences.append(_baseline_sentence(episode, baseline, baseline_name))
         return sentences
 
     def code_interface(self) -> dict[str, dict[str, str]]:
@@ -834,13 +835,13 @@ def _block_sentence(episode: Episode) -> str:
             f"{_money(kpis['false_positive_cost'])} in friction and lost margin; {leavers}.")
 
 
-def _baseline_sentence(episode: Episode, baseline: Episode) -> str:
+def _baseline_sentence(episode: Episode, baseline: Episode, name: str) -> str:
     mine, theirs = episode.kpis, baseline.kpis
     change = mine["net_cost"] - theirs["net_cost"]
     if round(change) == 0:
-        return f"Your net cost was the same as the baseline's, {_money(theirs['net_cost'])}."
+        return f"Your net cost was the same as {name}'s, {_money(theirs['net_cost'])}."
     direction = "lower" if change < 0 else "higher"
-    return (f"Against the baseline your net cost was {_money(abs(change))} {direction} "
+    return (f"Against {name} your net cost was {_money(abs(change))} {direction} "
             f"({_percent(abs(change), theirs['net_cost']):.0f}%): fraud losses "
             f"{_money(mine['fraud_losses'])} against {_money(theirs['fraud_losses'])}, blocked "
             f"good customers {_money(mine['false_positive_cost'])} against "

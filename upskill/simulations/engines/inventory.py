@@ -609,7 +609,8 @@ class InventoryEngine:
                        _events(series, world, draws.disruptions))
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
-                baseline: Episode | None = None) -> list[str]:
+                baseline: Episode | None = None,
+                baseline_name: str = "the baseline") -> list[str]:
         world = check_world(world)
         episode = _with_arrays(episode)  # a stored run may bring its series back as lists
         sentences = [_cost_sentence(episode), _largest_cost_sentence(episode, world),
@@ -617,7 +618,7 @@ class InventoryEngine:
         sentences += _stockout_sentences(episode, world)
         sentences += _disruption_sentences(episode, world)
         if baseline is not None:
-            sentences.append(_baseline_sentence(episode, _with_arrays(baseline)))
+            sentences.append(_baseline_sentence(episode, _with_arrays(baseline), baseline_name))
         return sentences
 
 
@@ -1004,7 +1005,7 @@ def _disruption_sentences(episode: Episode, world: Mapping[str, Any]) -> list[st
     return sentences
 
 
-def _baseline_sentence(episode: Episode, baseline: Episode) -> str:
+def _baseline_sentence(episode: Episode, baseline: Episode, name: str) -> str:
     mine, theirs = episode.kpis, baseline.kpis
     total, reference = mine["total_cost"], theirs["total_cost"]
     if reference:
@@ -1017,7 +1018,7 @@ def _baseline_sentence(episode: Episode, baseline: Episode) -> str:
         ("stockout_cost", "lost sales"))), key=lambda move: -abs(move[0]))
     detail = ", ".join(f"{label} {'+' if delta >= 0 else ''}{_money(delta)}"
                        for delta, label in moves)
-    return (f"Against the baseline, total cost was {verdict} ({_money(total)} against "
+    return (f"Against {name}, total cost was {verdict} ({_money(total)} against "
             f"{_money(reference)}; {detail}), with a fill rate of {mine['fill_rate']:.1%} "
             f"against {theirs['fill_rate']:.1%}.")
 

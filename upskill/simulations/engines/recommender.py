@@ -669,7 +669,8 @@ _PHRASES = {"click_through": "click-through", "ndcg": "NDCG", "coverage": "cover
 _AS_SHARES = ("click_through", "coverage", "retention")
 
 
-def _comparison_sentence(episode: Episode, baseline: Episode, kpis: tuple[Kpi, ...]) -> str:
+def _comparison_sentence(episode: Episode, baseline: Episode, kpis: tuple[Kpi, ...],
+                         name: str) -> str:
     parts = []
     for kpi in kpis:
         mine, theirs = episode.kpis.get(kpi.name), baseline.kpis.get(kpi.name)
@@ -685,7 +686,7 @@ def _comparison_sentence(episode: Episode, baseline: Episode, kpis: tuple[Kpi, .
             verdict = "better" if ahead else "worse"
         parts.append(f"{_PHRASES.get(kpi.name, kpi.label)} {shown_mine} vs {shown_theirs} "
                      f"({verdict})")
-    return "Compared with the baseline run on the same users: " + "; ".join(parts) + "."
+    return f"Compared with {name} on the same users: " + "; ".join(parts) + "."
 
 
 def _events(series: Mapping[str, FloatArray], n_items: int) -> list[Event]:
@@ -853,7 +854,8 @@ class RecommenderEngine:
                        events=_events(series, world["n_items"]))
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
-                baseline: Episode | None = None) -> list[str]:
+                baseline: Episode | None = None,
+                baseline_name: str = "the baseline") -> list[str]:
         world = _checked_world(world)
         series, kpis = episode.series, episode.kpis
         sentences = _clicks_sentences(series, kpis)
@@ -861,7 +863,7 @@ class RecommenderEngine:
         sentences += _concentration_sentences(series, world["n_items"], kpis)
         sentences += _quality_sentences(series, kpis, world)
         if baseline is not None:
-            sentences.append(_comparison_sentence(episode, baseline, self.kpis))
+            sentences.append(_comparison_sentence(episode, baseline, self.kpis, baseline_name))
         return sentences
 
     def code_interface(self) -> dict[str, dict[str, str]]:
