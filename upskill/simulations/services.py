@@ -84,6 +84,7 @@ __all__ = [
     "settings_table",
     "starter_code",
     "submit_code",
+    "value_text",
     "write_scenarios",
 ]
 
@@ -618,7 +619,8 @@ def best_results(user: User, slugs: Iterable[str]) -> dict[str, Run]:
     return best
 
 
-def _value_text(control: Control, value: object) -> str:
+def value_text(control: Control, value: object) -> str:
+    """A control's value for people: a choice's label, a number with its unit."""
     if control.kind == "choice":
         return dict(control.choices).get(str(value), str(value))
     try:
@@ -629,7 +631,7 @@ def _value_text(control: Control, value: object) -> str:
 
 def settings_shown(view: ScenarioView, run: Run) -> list[tuple[str, str]]:
     """(label, value) of each control the learner sets, as the run played it."""
-    return [(control.label, _value_text(control, run.settings.get(control.name,
+    return [(control.label, value_text(control, run.settings.get(control.name,
                                                                   control.default)))
             for control in view.controls]
 
@@ -640,7 +642,7 @@ def settings_table(view: ScenarioView, runs: list[Run]) -> list[tuple[str, list[
     rows = [(_("Played with"), [str(run.get_mode_display()) for run in runs])]
     for control in view.controls:
         rows.append((control.label, [
-            _value_text(control, run.settings.get(control.name, control.default))
+            value_text(control, run.settings.get(control.name, control.default))
             if run.mode == Run.Mode.PARAMETERS else "—" for run in runs]))
     return rows
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import template
 
+from upskill.simulations import services
 from upskill.simulations.engines.base import Control, Kpi
 
 register = template.Library()
@@ -59,12 +60,7 @@ def percent_abs(value: float | None) -> str:
 
 @register.simple_tag
 def control_value(control: Control, value: object) -> str:
-    if control.kind == "choice":
-        return dict(control.choices).get(str(value), str(value))
-    try:
-        return f"{float(value):g}{control.unit}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
+    return services.value_text(control, value)
 
 
 @register.simple_tag
