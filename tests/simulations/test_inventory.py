@@ -3,6 +3,7 @@ actions and controls, the debrief, the Python loop it must agree with, and the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from upskill.simulations import engines
 from upskill.simulations.engines import seasonality
 from upskill.simulations.engines.base import Episode, MalformedAction, Observation
-from upskill.simulations.engines.inventory import ENGINE
+from upskill.simulations.engines.inventory import ENGINE, draw
 from upskill.simulations.engines.inventory_loop import simulate_loop
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "content" / "simulations" / "scenarios"
@@ -105,6 +106,29 @@ def test_every_per_period_kpi_has_a_series_of_horizon_values() -> None:
         if kpi.per_period:
             assert episode.series[kpi.name].shape == (30,)
     assert engines.get("inventory") is ENGINE
+
+
+# --- demand ---------------------------------------------------------------------------------------
+
+def test_demand_noise_is_lognormal_with_mean_1_and_the_cv_asked_for() -> None:
+    """2,000 items of the same average (10,000 units: rounding does not matter) for 52 weeks:
+    104,000 draws of the noise, whose log must be normal with the documented mean and sd, the
+    periods independent of one another."""
+    cv, level = 0.5, 10_000
+    world = ENGINE.world({"n_skus": 2000, "demand_mean": level, "demand_spread": 0,
+                          "demand_cv": cv})
+    noise = draw(world, 52, seed=3).demand / level
+    assert noise.mean() == pytest.approx(1.0, abs=0.01)
+    assert noise.std() / noise.mean() == pytest.approx(cv, rel=0.03)
+    sigma = math.sqrt(math.log1p(cv * cv))
+    z = (np.log(noise) + sigma * sigma / 2) / sigma  # standard normal if all is well
+    assert z.mean() == pytest.approx(0.0, abs=0.02)
+    assert z.std() == pytest.approx(1.0, rel=0.02)
+    assert np.mean(np.abs(z) > 1.96) == pytest.approx(0.05, abs=0.005)
+    assert np.mean(np.abs(z) > 3.0) == pytest.approx(0.0027, abs=0.001)
+    # over 2,000 items, two independent periods correlate by 0.02 give or take
+    between_periods = np.atleast_2d(np.corrcoef(z))[~np.eye(52, dtype=bool)]
+    assert np.abs(between_periods).max() < 0.15
 
 
 # --- textbook cases -----------------------------------------------------------------------------

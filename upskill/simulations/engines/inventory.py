@@ -29,7 +29,8 @@ observation's ``lead_time_mean`` includes it), not before; orders on their way k
 Randomness is drawn at once, up front, by :func:`draw` from ``numpy.random.default_rng(seed)``
 (item demand levels, suppliers, the demand noise and lead times of every period and item, the
 random disruptions), so a step is array arithmetic and :mod:`.inventory_loop`, the same model
-as a per-item, per-period Python loop, replays the same world.
+as a per-item, per-period Python loop, replays the same world. The noise's normals come from
+uniforms by the Box-Muller transform, in single precision.
 
 A period, in order: (1) the orders due arrive; (2) the policy sees the observation (see
 :meth:`InventoryEngine.code_interface`) and orders, any non-negative quantity per item; (3)
@@ -277,33 +278,62 @@ def draw(world: Mapping[str, Any], horizon: int, seed: int) -> Draws:
 
 
 # Rows of demand noise drawn at a time: about 64 KB of float32, so the noise is used while it
-# is in the cache and never needs a (periods x items) array of its own. The generator's stream
-# is the same whether (T, n) values are drawn at once or row block by row block.
+# is in the cache and never needs a (periods x items) array of its own.
 _NOISE_BLOCK_VALUES: Final = 16_384
 
 
 def _demand(mean_demand: FloatArray, season: FloatArray, cv: float,
             rng: np.random.Generator) -> FloatArray:
     """Whole units per period and item: ``rint(season * mean_demand * noise)``, the noise
-    lognormal with mean 1 and coefficient of variation ``cv`` (single precision is plenty:
-    demand is rounded to whole units, and it halves the cost of the draw)."""
+    lognormal with mean 1 and coefficient of variation ``cv``, drawn a block of rows at a time
+    (:class:`_LognormalNoise`)."""
     demand: FloatArray = np.empty((season.size, mean_demand.size))
     block = max(1, _NOISE_BLOCK_VALUES // mean_demand.size)
-    noise = np.empty((block, mean_demand.size), dtype=np.float32)
-    sigma = math.sqrt(math.log1p(cv * cv))
-    scale, shift = np.float32(sigma), np.float32(sigma * sigma / 2)
+    noise = _LognormalNoise(cv, block * mean_demand.size) if cv > 0 else None
     for first in range(0, season.size, block):  # each block of rows while it is in the cache
         rows = np.multiply(season[first:first + block, None], mean_demand,
                            out=demand[first:first + block])
-        if cv > 0:
-            factors = noise[:rows.shape[0]]
-            rng.standard_normal(dtype=np.float32, out=factors)
-            factors *= scale
-            factors -= shift
-            np.exp(factors, out=factors)
-            rows *= factors
+        if noise is not None:
+            rows *= noise.draw(rng, rows.size).reshape(rows.shape)
         np.rint(rows, out=rows)
     return demand
+
+
+class _LognormalNoise:
+    """Lognormal factors of mean 1 and coefficient of variation ``cv``:
+    ``exp(sigma * z - sigma**2 / 2)`` with ``sigma**2 = log(1 + cv**2)`` and ``z`` standard
+    normal, made from uniforms by the Box-Muller transform: each pair ``(u, v)`` gives the two
+    independent normals ``sqrt(-2 log(1 - u)) * (sin, cos)(2 pi v)``. In single precision, which
+    is plenty for demand rounded to whole units. Numpy's own normals (its ziggurat) cost three
+    to four times as much per value, and every period and item needs one."""
+
+    def __init__(self, cv: float, most: int) -> None:
+        sigma = math.sqrt(math.log1p(cv * cv))
+        self.variance_times_minus_2 = np.float32(-2.0 * sigma * sigma)
+        self.shift = np.float32(sigma * sigma / 2)
+        pairs = (most + 1) // 2
+        self.uniform = np.empty(2 * pairs, dtype=np.float32)
+        self.sine = np.empty(pairs, dtype=np.float32)
+
+    def draw(self, rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
+        """``count`` factors (at most the ``most`` it was made for), in a buffer the next call
+        overwrites."""
+        pairs = (count + 1) // 2
+        noise = self.uniform[:2 * pairs]
+        rng.random(dtype=np.float32, out=noise)
+        radius, angle = noise[:pairs], noise[pairs:]
+        np.subtract(np.float32(1.0), radius, out=radius)  # (0, 1]: the log is finite
+        np.log(radius, out=radius)
+        radius *= self.variance_times_minus_2
+        np.sqrt(radius, out=radius)  # sigma * sqrt(-2 log(1 - u))
+        angle *= np.float32(2.0 * math.pi)
+        sine = np.sin(angle, out=self.sine[:pairs])
+        np.cos(angle, out=angle)
+        angle *= radius
+        np.multiply(sine, radius, out=radius)  # now noise is sigma * z, pairs of z and z'
+        noise -= self.shift
+        np.exp(noise, out=noise)
+        return noise[:count]
 
 
 def _add_delays(lead_time: IntArray, delay: IntArray, supplier: IntArray) -> None:
@@ -384,23 +414,35 @@ def policy_rule(world: Mapping[str, Any], values: Mapping[str, float | str]) -> 
 
 
 class StockPolicy:
-    """A :class:`PolicyRule` played on observations only, like a learner's code would be."""
+    """A :class:`PolicyRule` played on observations only, like a learner's code would be.
+
+    The engine trusts it: rather than :meth:`act` on a full observation, whose action it would
+    check, it calls :meth:`order` with the inventory position it books anyway and the rest of
+    the observation as it stands (no copies of the stock), the same numbers to the last bit.
+    Like the Python loop (:mod:`.inventory_loop`), it works the rule out afresh every period.
+    """
 
     def __init__(self, rule: PolicyRule) -> None:
         self.rule = rule
-        # (mean_demand, s, S) of the last flat (s, S) levels worked out: they stay the same
-        # all run, whose observations carry the same read-only mean_demand array
-        self._flat_levels: tuple[FloatArray, FloatArray, FloatArray] | None = None
 
     def act(self, observation: Observation) -> Action:
+        position = np.add(_array(observation, "on_hand"), _array(observation, "on_order"))
+        return {"order": self.order(position, observation)}
+
+    def order(self, position: FloatArray, observation: Observation) -> FloatArray:
+        """Whole units per item, none negative, for the inventory ``position`` (on hand plus on
+        order) per item; of the ``observation`` it reads what the rule needs besides the stock
+        (``mean_demand``; the season with the seasonal forecast; the lead time and demand
+        spread for the reorder point)."""
         rule = self.rule
         mean_demand = _array(observation, "mean_demand")
-        position = np.add(_array(observation, "on_hand"), _array(observation, "on_order"))
         ahead = _Forecast(observation, rule.seasonal)
         if rule.kind == "fixed":
-            return {"order": np.rint(ahead.cover(mean_demand, 1.0))}
+            return np.rint(ahead.cover(mean_demand, 1.0))
         if rule.kind == "s_S":
-            reorder_point, order_up_to = self._s_S_levels(mean_demand, ahead)
+            reorder_point = ahead.cover(mean_demand, rule.reorder_point_periods)
+            order_up_to = ahead.cover(mean_demand,
+                                      rule.reorder_point_periods + rule.order_quantity_periods)
         else:
             lead_time = _array(observation, "lead_time_mean")
             lead_time_demand = ahead.cover(mean_demand, lead_time)
@@ -419,21 +461,8 @@ class StockPolicy:
         else:
             quantity = np.subtract(order_up_to, position)
         np.rint(quantity, out=quantity)
-        return {"order": np.where(position <= reorder_point, quantity, 0.0)}
-
-    def _s_S_levels(self, mean_demand: FloatArray,
-                    ahead: _Forecast) -> tuple[FloatArray, FloatArray]:
-        """The reorder point s and the order-up-to level S, in units."""
-        rule = self.rule
-        cached = self._flat_levels
-        if cached is not None and cached[0] is mean_demand:
-            return cached[1], cached[2]
-        reorder_point = ahead.cover(mean_demand, rule.reorder_point_periods)
-        order_up_to = ahead.cover(mean_demand,
-                                  rule.reorder_point_periods + rule.order_quantity_periods)
-        if not rule.seasonal and not mean_demand.flags.writeable:
-            self._flat_levels = (mean_demand, reorder_point, order_up_to)
-        return reorder_point, order_up_to
+        ordered: FloatArray = np.where(position <= reorder_point, quantity, 0.0)
+        return ordered
 
 
 class _Forecast:
@@ -599,14 +628,32 @@ class InventoryEngine:
         world = check_world(world)
         draws = draw(world, horizon, seed)
         run = _Run(world, draws, horizon)
-        for period in range(horizon):
-            observation = run.receive(period)
-            action = self.check_action(period, policy.act(observation), observation)
-            run.step(period, action["order"])
+        if isinstance(policy, StockPolicy):
+            self._play_trusted(run, policy)
+        else:
+            for period in range(horizon):
+                run.deliver(period)
+                observation = run.observation(period)
+                action = self.check_action(period, policy.act(observation), observation)
+                run.step(period, action["order"])
         series = run.series()
         kpis = _kpis(series, world, horizon)
         return Episode(self.name, seed, horizon, kpis, series,
                        _events(series, world, draws.disruptions))
+
+    def _play_trusted(self, run: _Run, policy: StockPolicy) -> None:
+        """The run of a parameter-mode policy: the same orders as its :meth:`StockPolicy.act`
+        on the full observation, without copying the stock for it. Its orders are whole,
+        finite and never negative by construction; only the cap on an order, which a huge
+        world can reach, is checked (and refused with the same message as any policy's)."""
+        facts = run.facts
+        for period in range(run.horizon):
+            order = policy.order(run.deliver(period), facts)
+            run.step(period, order)
+            # No order is over the cap unless the period's orders add up to more than it.
+            if run.units_ordered(period) > MAX_ORDER_UNITS:
+                check_array(period, {"order": order}, "order", size=order.size,
+                            maximum=MAX_ORDER_UNITS)
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
                 baseline: Episode | None = None,
@@ -671,35 +718,51 @@ class _Run:
         self.disrupted = [bool(flag) for flag in np.any(draws.delay_by_supplier, axis=1)]
         self.delay_now: IntArray | None = None  # per item, in a period with a disruption
         self.no_demand_yet = _frozen(np.zeros(n))
+        # The observation without the stock: the constants, and the period, its place in the
+        # year and the expected lead times, which deliver() brings up to date.
+        self.facts: dict[str, float | int | FloatArray] = {
+            "period": 0, "period_of_year": 0, "lead_time_mean": self.usual_lead_time,
+            **self.constants}
 
-    def receive(self, period: int) -> dict[str, float | int | FloatArray]:
-        """Deliveries due join the shelf; the observation the policy sees this period."""
+    def deliver(self, period: int) -> FloatArray:
+        """Deliveries due join the shelf and the facts become this period's. Returns the
+        inventory position per item (stock on hand plus on order), a row of the book of
+        positions: to read, not to change."""
         received = self.pipeline[period % self.rows]
         self.on_hand += received
         self.on_order -= received
         np.copyto(self.received_now, received)
         received.fill(0.0)
-        draws = self.draws
-        expected_lead_time = self.usual_lead_time
+        facts, draws = self.facts, self.draws
+        facts["period"] = period
+        facts["period_of_year"] = (self.start_of_year + period) % self.periods_per_year
         self.delay_now = None
+        facts["lead_time_mean"] = self.usual_lead_time
         if self.disrupted[period]:
             self.delay_now = draws.delay_by_supplier[period].take(draws.supplier)
-            expected_lead_time = self.usual_lead_time + self.delay_now
+            facts["lead_time_mean"] = self.usual_lead_time + self.delay_now
+        position: FloatArray = np.add(self.on_hand, self.on_order, out=self.positions[period])
+        return position
+
+    def observation(self, period: int) -> dict[str, float | int | FloatArray]:
+        """What any policy sees in ``period`` (after :meth:`deliver`): the facts and the
+        stock."""
+        facts = self.facts
         return {
             "period": period,
-            "period_of_year": (self.start_of_year + period) % self.periods_per_year,
+            "period_of_year": facts["period_of_year"],
             # copies: the policy may keep or change them, the engine's state stays its own
             "on_hand": self.on_hand.copy(),
             "on_order": self.on_order.copy(),
-            "demand_last": draws.demand[period - 1] if period else self.no_demand_yet,
-            "lead_time_mean": expected_lead_time,
+            "demand_last": self.draws.demand[period - 1] if period else self.no_demand_yet,
+            "lead_time_mean": facts["lead_time_mean"],
             **self.constants,
         }
 
     def step(self, period: int, order: FloatArray) -> None:
-        """Place the orders, serve demand and lose what stock cannot serve."""
+        """Place the orders, serve demand and lose what stock cannot serve (after
+        :meth:`deliver`)."""
         on_hand, on_order = self.on_hand, self.on_order
-        np.add(on_hand, on_order, out=self.positions[period])
         placed = np.greater(order, 0.0, out=self.placed[period])
         np.copyto(self.ordered_now, order)
         if self.delay_now is not None:
@@ -715,6 +778,10 @@ class _Run:
         self.short[period] = np.count_nonzero(np.less(served, demand, out=self.short_now))
         on_hand -= served
         np.add.reduce(self.tally, axis=1, out=self.books[period])
+
+    def units_ordered(self, period: int) -> float:
+        """The units ordered in ``period``, all items (after :meth:`step`)."""
+        return float(self.books[period, 1])
 
     def series(self) -> dict[str, FloatArray]:
         """The per-period series: the KPIs' and those the debrief reads."""
