@@ -99,6 +99,7 @@ bench: setup
 	$(PY) -m bench.sandbox
 	$(PY) -m bench.credentials
 	$(PY) -m bench.exam_start
+	$(PY) -m bench.simulations
 
 clean:
 	rm -rf $(VENV) frontend/node_modules tools/vc-js/node_modules upskill/static/dist var

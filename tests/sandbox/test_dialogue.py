@@ -1,5 +1,6 @@
 """Runs that talk: ``run(..., dialogue=...)`` feeds the program's stdin from a trusted
-Dialogue and hands it the program's stdout, under the same limits as any run.
+Dialogue and hands it the program's stdout, under the same limits as any run; a dialogue with
+a prelude starts the limits' clock when the program's real work begins.
 
 Each test uses the real secure sandbox (with the run's cgroup unless it says otherwise) and a
 small Python program that reads lines from stdin and writes lines to stdout.
@@ -8,6 +9,7 @@ small Python program that reads lines from stdin and writes lines to stdout.
 from __future__ import annotations
 
 import textwrap
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from tests.sandbox.conftest import FAST, assert_all_gone, new_marker
 from upskill import sandbox
-from upskill.sandbox import Dialogue, DialogueReply, Limits, Mode, Result
+from upskill.sandbox import Dialogue, DialogueChannel, DialogueReply, Limits, Mode, Result
 
 pytestmark = pytest.mark.usefixtures("secure")
 
@@ -246,3 +248,242 @@ def test_a_program_cannot_reach_the_dialogues_pipe_ends(scratch: Path) -> None:
     assert result.ok, result.stderr
     assert "usable the wrong way" not in result.stderr
     assert len(result.stderr.splitlines()) == 2
+
+
+# -- the prelude: trusted code gets ready before the clock starts ------------------------------
+
+READY_THEN_WORK = """
+    import sys, time
+    print("prelude noise", file=sys.stderr, flush=True)
+    print("ready", flush=True)
+    sys.stdin.readline()             # waits for its work
+    print("work", file=sys.stderr, flush=True)
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+class Prelude(Dialogue):
+    """A run with a prelude: when the program says "ready" it starts the clock and sends the
+    work at once, or (``wait``) leaves that to another thread (:meth:`start_from_thread`)."""
+
+    def __init__(self, prelude_seconds: float | None, *, wait: bool = False,
+                 start_twice: bool = False) -> None:
+        self.prelude_seconds = prelude_seconds
+        self.wait = wait
+        self.start_twice = start_twice
+        self.channel: DialogueChannel | None = None
+        self.ready_at: float | None = None
+        self.started_at: float | None = None
+
+    def connected(self, channel: DialogueChannel) -> None:
+        self.channel = channel
+
+    def received(self, data: bytes) -> DialogueReply:
+        if b"ready" not in data:
+            return DialogueReply()
+        self.ready_at = time.monotonic()
+        if self.wait or (self.started_at is not None and not self.start_twice):
+            return DialogueReply()
+        self.started_at = time.monotonic()
+        return DialogueReply(send=b"go\n", start_clock=True)
+
+    def start_from_thread(self) -> bool:
+        assert self.channel is not None
+        self.started_at = time.monotonic()
+        return self.channel.reply(DialogueReply(send=b"go\n", start_clock=True))
+
+
+def start_after(dialogue: Prelude, seconds: float) -> threading.Thread:
+    """Another thread starts the work ``seconds`` after the program said it was ready."""
+    def start() -> None:
+        deadline = time.monotonic() + 30
+        while dialogue.ready_at is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(seconds)
+        assert dialogue.start_from_thread()
+
+    thread = threading.Thread(target=start, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_wall_limit_counts_from_the_reply_that_starts_the_clock(scratch: Path) -> None:
+    # The program waits in its prelude for longer than the whole wall limit, then works (it
+    # sleeps) past the limit: it is stopped a wall limit after the clock started, not before.
+    limits = replace(FAST, wall_seconds=1.5)
+    prelude = Prelude(prelude_seconds=30, wait=True)
+    starter = start_after(prelude, 2.5)
+    result = talk(scratch, READY_THEN_WORK, prelude, "60", limits=limits)
+    ended = time.monotonic()
+    starter.join()
+    assert prelude.ready_at is not None and prelude.started_at is not None
+    assert prelude.started_at - prelude.ready_at >= 2.5  # the prelude outlasted the limit ...
+    assert result.killed_by == "wall"                      # ... and the work was stopped
+    assert ended - prelude.started_at >= 1.5              # a full wall limit after the start
+    assert 1.5 <= result.wall_seconds < 1.5 + 3           # measured from the start
+    assert result.message() == "time limit of 1.5 s exceeded"
+
+
+def test_what_the_prelude_printed_is_not_the_works_output(scratch: Path) -> None:
+    prelude = Prelude(prelude_seconds=30)
+    result = talk(scratch, READY_THEN_WORK, prelude, "0")
+    assert result.ok, result.stderr
+    assert result.stderr == "work\n"
+
+
+def test_a_prelude_that_never_starts_the_clock_is_stopped_at_its_own_bound(
+        scratch: Path) -> None:
+    marker = new_marker()
+    prelude = Prelude(prelude_seconds=1, wait=True)  # nobody starts it
+    started = time.monotonic()
+    result = talk(scratch, READY_THEN_WORK, prelude, "60", marker, limits=FAST)
+    assert result.killed_by == "wall"
+    assert prelude.started_at is None
+    assert time.monotonic() - started < FAST.wall_seconds
+    assert_all_gone(marker)
+
+
+@pytest.mark.parametrize("prelude_seconds", [None, 30])
+def test_the_clock_starts_once_and_only_after_a_prelude(scratch: Path,
+                                                        prelude_seconds: float | None) -> None:
+    # Without a prelude the clock is already running; with one, a second start would give
+    # the program a fresh wall limit: either is a bug of the trusted side, and ends the run.
+    marker = new_marker()
+    prelude = Prelude(prelude_seconds, start_twice=True)
+    code = """
+        import sys
+        print("ready", flush=True)
+        sys.stdin.readline()
+        print("ready", flush=True)
+        sys.stdin.readline()
+        import time; time.sleep(60)
+    """
+    with pytest.raises(ValueError, match="may start the clock once"):
+        talk(scratch, code, prelude, marker)
+    assert_all_gone(marker)
+
+
+def test_other_threads_speak_through_the_channel_in_order(scratch: Path) -> None:
+    # 4 MB of lines, more than the pipe holds: most go out at once from the sending thread,
+    # the rest wait for the supervisor to write them; the order is kept either way, and a
+    # reply after the run is refused.
+    class Collect(Dialogue):
+        def __init__(self) -> None:
+            self.channel: DialogueChannel | None = None
+            self.echoed = b""
+            self.connected_at = threading.Event()
+
+        def connected(self, channel: DialogueChannel) -> None:
+            self.channel = channel
+            self.connected_at.set()
+
+        def received(self, data: bytes) -> DialogueReply:
+            self.echoed += data
+            return DialogueReply()
+
+    collect = Collect()
+    lines = [b"%d %s\n" % (number, b"x" * 20_000) for number in range(200)]
+
+    def speak() -> None:
+        assert collect.connected_at.wait(30) and collect.channel is not None
+        for line in lines:
+            assert collect.channel.reply(DialogueReply(send=line))
+        assert collect.channel.reply(DialogueReply(close_stdin=True))
+
+    speaker = threading.Thread(target=speak)
+    speaker.start()
+    result = talk(scratch, ECHO, collect)
+    speaker.join()
+    assert result.ok, result.stderr
+    assert collect.echoed == b"".join(lines).upper()
+    assert collect.channel is not None
+    assert not collect.channel.reply(DialogueReply(send=b"too late\n"))
+
+
+def test_a_thread_can_stop_the_run_through_the_channel(scratch: Path) -> None:
+    marker = new_marker()
+    prelude = Prelude(prelude_seconds=30, wait=True)
+
+    def stop() -> None:
+        deadline = time.monotonic() + 30
+        while prelude.ready_at is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert prelude.channel is not None
+        assert prelude.channel.reply(DialogueReply(stop=True))
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    result = talk(scratch, READY_THEN_WORK, prelude, "60", marker, limits=FAST)
+    stopper.join()
+    assert result.killed_by == "dialogue"
+    assert result.wall_seconds < FAST.wall_seconds
+    assert_all_gone(marker)
+
+
+# -- a dialogue that reads stdout itself -----------------------------------------------------
+
+class Reader(Dialogue):
+    """Reads the program's stdout from another thread (the supervisor does not)."""
+
+    reads_stdout = True
+
+    def __init__(self) -> None:
+        self.channel: DialogueChannel | None = None
+        self.connected_at = threading.Event()
+
+    def connected(self, channel: DialogueChannel) -> None:
+        self.channel = channel
+        self.connected_at.set()
+
+
+def test_a_dialogue_can_read_stdout_itself_from_its_own_thread(scratch: Path) -> None:
+    reader = Reader()
+    seen: dict[str, object] = {}
+
+    def converse() -> None:
+        assert reader.connected_at.wait(30) and reader.channel is not None
+        channel = reader.channel
+        seen["nothing yet"] = channel.read(timeout_s=0.05)
+        answers = []
+        for number in range(300):
+            assert channel.reply(DialogueReply(send=b"line %d\n" % number))
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = channel.read()
+                assert chunk, "the program ended early"
+                answer += chunk
+            answers.append(answer)
+        channel.reply(DialogueReply(close_stdin=True))
+        seen["answers"] = answers
+        seen["after the end"] = channel.read()
+
+    thread = threading.Thread(target=converse)
+    thread.start()
+    result = talk(scratch, ECHO, reader)
+    thread.join()
+    assert result.ok, result.stderr
+    assert seen["nothing yet"] is None
+    assert seen["answers"] == [b"LINE %d\n" % number for number in range(300)]
+    assert seen["after the end"] == b""
+    assert result.stdout == ""
+
+
+def test_a_waiting_reader_is_released_when_the_run_is_stopped(scratch: Path) -> None:
+    marker = new_marker()
+    reader = Reader()
+    released: list[float] = []
+
+    def wait_for_output() -> None:
+        assert reader.connected_at.wait(30) and reader.channel is not None
+        assert reader.channel.read() == b""  # blocks until the run is over
+        released.append(time.monotonic())
+
+    thread = threading.Thread(target=wait_for_output)
+    thread.start()
+    started = time.monotonic()
+    result = talk(scratch, "import time; time.sleep(60)", reader, marker,
+                  limits=replace(FAST, wall_seconds=1))
+    thread.join(10)
+    assert result.killed_by == "wall"
+    assert released and released[0] - started < FAST.wall_seconds
+    assert_all_gone(marker)

@@ -1,11 +1,13 @@
 """collect_outputs: what the trusted grader reads back from a scratch directory the learner
-controlled. Plain file-system tests, no sandbox needed."""
+controlled, and remove_stale_scratch: what is left of killed workers' runs. Plain file-system
+tests, no sandbox needed."""
 
 from __future__ import annotations
 
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import require
-from upskill.sandbox import OutputRejected, collect_outputs
+from upskill.sandbox import OutputRejected, collect_outputs, remove_stale_scratch
 
 
 @pytest.fixture
@@ -126,3 +128,28 @@ def test_any_tree_of_regular_files_is_read_back_exactly(tmp_path_factory: pytest
                     if not key.startswith("/".join(parts) + "/")}
         expected["/".join(parts)] = content
     assert collect(scratch, max_files=100, max_bytes=100_000) == expected
+
+
+# -- removing scratch directories killed workers left behind ---------------------------------
+
+def test_only_old_scratch_directories_with_the_prefix_are_removed(tmp_path: Path) -> None:
+    root = tmp_path / "scratch-root"
+    root.mkdir()
+    outside = tmp_path / "not-scratch"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    hours_ago = time.time() - 2 * 3600
+    for name in ("run-old", "run-recent", "sim-old"):
+        (root / name).mkdir()
+        (root / name / "solution.py").write_text("")
+    (root / "run-old" / "link").symlink_to(outside)  # removed as a link, not followed
+    (root / "run-link").symlink_to(outside)          # an old link named like scratch
+    for name in ("run-old", "sim-old", "run-link"):
+        os.utime(root / name, (hours_ago, hours_ago), follow_symlinks=False)
+
+    removed = remove_stale_scratch(root, prefix="run-", older_than_s=3600)
+
+    assert removed == 1
+    assert sorted(path.name for path in root.iterdir()) == ["run-link", "run-recent", "sim-old"]
+    assert (outside / "keep.txt").read_text() == "keep"
+    assert remove_stale_scratch(tmp_path / "missing", prefix="run-", older_than_s=3600) == 0

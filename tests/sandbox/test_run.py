@@ -293,6 +293,15 @@ def waiting_launchers() -> list[int]:
     return found
 
 
+def alive(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 @pytest.mark.usefixtures("secure")
 def test_a_waiting_launcher_that_was_killed_is_replaced(run_python: RunPython) -> None:
     if runner._secure_setup().controllers is None:
@@ -305,6 +314,32 @@ def test_a_waiting_launcher_that_was_killed_is_replaced(run_python: RunPython) -
     assert launchers, "no launcher was left waiting"
     for pid in launchers:
         os.kill(pid, signal.SIGKILL)
+    # Dead, not dying: a launcher killed at the very moment a run takes it can still accept
+    # the command line (then the run is killed with it); this test is about one that died
+    # while it waited.
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in launchers) and time.monotonic() < deadline:
+        time.sleep(0.01)
     result = run_python("print(2)")
     assert result.ok, result.stderr
     assert result.stdout == "2\n"
+
+
+@pytest.mark.usefixtures("secure")
+def test_launchers_are_forked_by_one_thread_that_outlives_every_run(
+        run_python: RunPython) -> None:
+    # bubblewrap's --die-with-parent fires when the *thread* that forked it ends: a launcher
+    # forked by a short-lived refill thread that was still finishing when its run started got
+    # SIGKILLed a moment later (runs starting from several threads at once, under load).
+    if runner._secure_setup().controllers is None:
+        pytest.skip("without cgroups no launcher waits")
+    results: list[Result] = []
+    fillers: set[threading.Thread] = set()
+    for number in range(3):
+        thread = threading.Thread(target=lambda n=number: results.append(run_python(f"print({n})")))
+        thread.start()
+        thread.join()
+        fillers.update(t for t in threading.enumerate() if t.name == "sandbox-launcher")
+    assert [result.stdout for result in results] == ["0\n", "1\n", "2\n"]
+    assert len(fillers) == 1
+    assert all(filler.is_alive() and filler.daemon for filler in fillers)

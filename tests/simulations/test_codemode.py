@@ -9,9 +9,12 @@ reported in one sentence.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -25,6 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests.conftest import require
+from tests.sandbox.conftest import assert_all_gone, processes_with
 from upskill import sandbox
 from upskill.simulations import codemode, policy_harness
 from upskill.simulations.codemode import CodeRun, run_policy_code
@@ -157,9 +161,9 @@ def scratch_root() -> Iterator[Path]:
 def play(secure: None, scratch_root: Path) -> Any:
     def run(code: str, *, limits: sandbox.Limits = LIMITS, horizon: int = HORIZON,
             mode: sandbox.Mode = sandbox.Mode.SECURE, engine: Any = ENGINE,
-            world: Mapping[str, Any] = WORLD) -> CodeRun:
+            world: Mapping[str, Any] = WORLD, warm: bool = True) -> CodeRun:
         return run_policy_code(engine, world, code, horizon=horizon, seed=SEED,
-                               scratch_root=scratch_root, limits=limits, mode=mode)
+                               scratch_root=scratch_root, limits=limits, mode=mode, warm=warm)
 
     return run
 
@@ -196,7 +200,9 @@ def test_a_python_policy_gives_the_same_episode_as_the_same_rule_in_parameter_mo
     assert run.periods_played == HORIZON == run.timings.periods
     assert run.timings.startup_s is not None and run.timings.startup_s > 0
     assert run.timings.total_s >= run.timings.startup_s + run.timings.policy_s
-    assert list(scratch_root.iterdir()) == []  # the run's scratch is gone
+    # The run's scratch is gone; what is left is the next run's warm harness, alone in its own.
+    assert [sorted(path.name for path in left.iterdir())
+            for left in scratch_root.iterdir()] in ([], [["harness.py"]])
 
 
 def test_the_insecure_development_mode_plays_the_same_episode(play: Any) -> None:
@@ -390,7 +396,7 @@ def test_a_forged_frame_announcing_gigabytes_is_refused(play: Any) -> None:
         import struct
         if period == 0:
             for fd in protocol_fds():
-                os.write(fd, struct.pack("<4sII", b"USF1", 20, 4_000_000_000))
+                os.write(fd, struct.pack("<4sII", b"USF2", 20, 4_000_000_000))
     """))
     assert_failed(run, "not_a_frame", "period 1: your policy wrote something that is not an "
                                       "action frame (it announces 4000000000 bytes of data, "
@@ -402,9 +408,9 @@ def test_a_second_answer_to_one_observation_is_refused(play: Any) -> None:
     run = play(FIND_PROTOCOL_FD + policy("""
         import json, struct
         if period == 1:
-            header = json.dumps({"kind": "action", "scalars": {}, "arrays": []}).encode()
+            header = json.dumps({"kind": "action", "scalars": [], "arrays": []}).encode()
             for fd in protocol_fds():
-                os.write(fd, struct.pack("<4sII", b"USF1", len(header), 0) + header)
+                os.write(fd, struct.pack("<4sII", b"USF2", len(header), 0) + header)
     """))
     assert run.status == "failed"
     assert run.failure in ("not_a_frame", "malformed_action"), run.message
@@ -473,6 +479,149 @@ def test_reading_the_observations_behind_the_harness_breaks_only_the_policy(play
     """))
     assert run.status == "finished", run.message
     assert run.output.count("no input") == HORIZON
+
+
+# -- warm starts: a harness started ahead, one per run ----------------------------------------
+
+def eventually(condition: Any, within_s: float = 10) -> bool:
+    deadline = time.monotonic() + within_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
+
+
+def harness_scratches(scratch_root: Path) -> list[Path]:
+    """The scratch directories under ``scratch_root``: between runs, the warm harness's."""
+    return sorted(scratch_root.glob(f"{codemode.SCRATCH_PREFIX}*"))
+
+
+def test_the_next_run_takes_the_warm_harness_and_it_serves_no_other(play: Any,
+                                                                   scratch_root: Path) -> None:
+    first = play(GAIN_POLICY)
+    assert first.ok and not first.timings.warm_start  # nothing was ready for these settings
+    [waiting] = harness_scratches(scratch_root)         # ... and now one is
+    assert [path.name for path in waiting.iterdir()] == ["harness.py"]
+    second = play(GAIN_POLICY)
+    assert second.ok and second.timings.warm_start, second.message
+    assert_same_episode(second.episode, parameter_episode(0.5))
+    # It was used up: its scratch is gone and the next run gets a fresh one.
+    assert waiting not in harness_scratches(scratch_root)
+    assert len(harness_scratches(scratch_root)) == 1
+    third = play(GAIN_POLICY)
+    assert third.ok and third.timings.warm_start
+
+
+def test_a_policy_in_a_warm_harness_sees_nothing_of_the_run_before(play: Any) -> None:
+    leaving = play(policy("""
+        import builtins, os
+        if period == 0:
+            open("left-behind.txt", "w").write("secret")
+            open("/tmp/left-behind.txt", "w").write("secret")
+            builtins.LEFT_BEHIND = np.LEFT_BEHIND = "secret"
+            os.environ["LEFT_BEHIND"] = "secret"
+    """))
+    assert leaving.ok, leaving.message
+    looking = play(policy("""
+        import builtins, os, sys
+        if period == 0:
+            print(sorted(os.listdir(".")), os.listdir("/tmp"), hasattr(builtins, "LEFT_BEHIND"),
+                  hasattr(np, "LEFT_BEHIND"), "LEFT_BEHIND" in os.environ,
+                  [name for name in sys.modules if name.startswith("policy")])
+    """))
+    assert looking.ok and looking.timings.warm_start, looking.message
+    assert looking.output == "['harness.py', 'policy.py'] [] False False False ['policy']\n"
+
+
+def test_the_clock_starts_when_the_code_reaches_the_warm_harness(play: Any) -> None:
+    limits = replace(LIMITS, wall_seconds=3)
+    assert play(GAIN_POLICY, limits=limits).ok  # leaves a harness waiting for these limits
+    time.sleep(4)  # it waits longer than a whole run may take ...
+    slow = play(policy("import time; time.sleep(0.2)"), limits=limits)
+    # ... and the 1.2 s the policy sleeps still fit: the clock started with the code.
+    assert slow.ok and slow.timings.warm_start, slow.message
+    time.sleep(4)
+    stuck = play(policy("if period == 1:\n    import time; time.sleep(60)"), limits=limits)
+    assert stuck.timings.warm_start
+    assert_failed(stuck, "time_limit", "your policy took longer than 3 s (the limit for the "
+                                       "whole episode) and was stopped in period 2")
+    # Stopped a wall limit after its code arrived, not counting the 4 s it waited before.
+    assert stuck.sandbox_result is not None
+    assert 3 <= stuck.sandbox_result.wall_seconds < 3 + 4
+
+
+def test_a_warm_harness_that_waited_too_long_is_replaced(play: Any, scratch_root: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codemode, "WARM_MAX_AGE_S", 2.0)
+    assert play(GAIN_POLICY).ok
+    [old] = harness_scratches(scratch_root)
+    assert eventually(lambda: processes_with(str(old)))  # its sandbox starts (the path is on
+    # bubblewrap's command line), waits, and is stopped and replaced after 2 s
+    assert eventually(lambda: harness_scratches(scratch_root) not in ([], [old]), within_s=20)
+    [new] = harness_scratches(scratch_root)
+    assert new != old
+    assert_all_gone(str(old))
+    assert eventually(lambda: processes_with(str(new)))
+
+
+def test_without_warm_start_the_run_starts_its_own_sandbox(play: Any,
+                                                           scratch_root: Path) -> None:
+    run = play(GAIN_POLICY, warm=False)
+    assert run.ok and not run.timings.warm_start, run.message
+    assert_same_episode(run.episode, parameter_episode(0.5))
+    assert harness_scratches(scratch_root) == []  # and starts none for later
+
+
+def test_a_warm_harness_that_died_before_the_code_reached_it_is_replaced_by_a_cold_start(
+        play: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert play(GAIN_POLICY).ok
+    take = codemode._WarmPool.take
+
+    def killed_once_taken(pool: Any, settings: Any) -> Any:
+        harness = take(pool, settings)
+        assert harness is not None, "a harness was waiting"
+        for pid in processes_with(str(harness.scratch)):
+            os.kill(pid, signal.SIGKILL)
+        harness.thread.join(10)  # its run is over: nothing will read the code
+        return harness
+
+    monkeypatch.setattr(codemode._WarmPool, "take", killed_once_taken)
+    run = play(GAIN_POLICY)
+    assert run.ok and not run.timings.warm_start, run.message
+    assert_same_episode(run.episode, parameter_episode(0.5))
+
+
+def test_a_run_with_other_limits_does_not_take_the_warm_harness(play: Any) -> None:
+    assert play(GAIN_POLICY).ok
+    other = play(GAIN_POLICY, limits=replace(LIMITS, output_bytes=3000))
+    assert other.ok and not other.timings.warm_start, other.message
+
+
+def test_runs_at_the_same_time_never_share_a_harness(play: Any) -> None:
+    assert play(GAIN_POLICY).ok  # one harness waits
+    runs: list[CodeRun] = []
+    threads = [threading.Thread(target=lambda: runs.append(play(GAIN_POLICY)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(run.timings.warm_start for run in runs) == [False, True]
+    for run in runs:
+        assert run.ok, run.message
+        assert_same_episode(run.episode, parameter_episode(0.5))
+
+
+def test_old_scratch_directories_left_by_killed_workers_are_swept(play: Any,
+                                                                 scratch_root: Path) -> None:
+    hours_ago = time.time() - 2 * 3600
+    for name in ("sim-killed-worker", "sim-recent", "run-not-ours"):
+        (scratch_root / name).mkdir()
+        (scratch_root / name / "policy.py").write_text("")
+    for name in ("sim-killed-worker", "run-not-ours"):
+        os.utime(scratch_root / name, (hours_ago, hours_ago))
+    assert play(GAIN_POLICY, warm=False).ok
+    assert sorted(path.name for path in scratch_root.iterdir()) == ["run-not-ours",
+                                                                     "sim-recent"]
 
 
 # -- frames (no sandbox) --------------------------------------------------------------------

@@ -15,11 +15,9 @@ happens out here, from ``sandbox.collect_outputs`` of ``out/`` and the truth fil
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any, Final, Literal
 from upskill import sandbox
 from upskill.labs import datasets, grading
 
-__all__ = ["HARNESS", "GradingOutcome", "remove_stale_scratch", "run_and_grade", "stage_scratch"]
+__all__ = ["HARNESS", "GradingOutcome", "run_and_grade", "stage_scratch"]
 
 HARNESS: Final = Path(__file__).with_name("harness.py")
 DATA_TARGET: Final = f"{sandbox.SCRATCH_DIR}/data"
@@ -98,15 +96,6 @@ def stage_scratch(scratch: Path, code: str, spec: Mapping[str, Any]) -> None:
     (scratch / grading.OUTPUT_DIR).mkdir()
 
 
-def remove_stale_scratch(scratch_root: Path, older_than_s: float = STALE_SCRATCH_S) -> None:
-    """Delete scratch directories left behind by killed workers."""
-    deadline = time.time() - older_than_s
-    for leftover in scratch_root.glob("run-*"):
-        with contextlib.suppress(OSError):
-            if leftover.lstat().st_mtime < deadline:
-                shutil.rmtree(leftover, ignore_errors=True)
-
-
 def run_and_grade(code: str, spec: Mapping[str, Any], *, cache_root: Path, scratch_root: Path,
                   mode: sandbox.Mode = sandbox.Mode.SECURE) -> GradingOutcome:
     """Run ``code`` against the lab ``spec`` (its stored lab.yaml) and grade it. Never raises
@@ -119,7 +108,7 @@ def run_and_grade(code: str, spec: Mapping[str, Any], *, cache_root: Path, scrat
         return GradingOutcome("error", message=f"The lab's data set is not available on this "
                                                f"server: {error}")
     scratch_root.mkdir(parents=True, exist_ok=True)
-    remove_stale_scratch(scratch_root)
+    sandbox.remove_stale_scratch(scratch_root, prefix="run-", older_than_s=STALE_SCRATCH_S)
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=scratch_root))
     try:
         stage_scratch(scratch, code, spec)

@@ -19,13 +19,14 @@ pipe and hands what it writes on stdout to ``d`` (a :class:`Dialogue`), whose re
 written back to its stdin (simulations' code mode steps a learner's policy this way).
 """
 
-from upskill.sandbox.files import collect_outputs
-from upskill.sandbox.runner import availability, run
+from upskill.sandbox.files import collect_outputs, remove_stale_scratch
+from upskill.sandbox.runner import availability, environment_settings, run
 from upskill.sandbox.runtime import lab_runtime
 from upskill.sandbox.spec import (
     RUNTIME_DIR,
     SCRATCH_DIR,
     Dialogue,
+    DialogueChannel,
     DialogueReply,
     KilledBy,
     Limits,
@@ -40,6 +41,7 @@ __all__ = [
     "RUNTIME_DIR",
     "SCRATCH_DIR",
     "Dialogue",
+    "DialogueChannel",
     "DialogueReply",
     "KilledBy",
     "Limits",
@@ -50,6 +52,8 @@ __all__ = [
     "SandboxUnavailable",
     "availability",
     "collect_outputs",
+    "environment_settings",
     "lab_runtime",
+    "remove_stale_scratch",
     "run",
 ]

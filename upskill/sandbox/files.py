@@ -1,4 +1,5 @@
-"""Reading what the learner left in scratch without following anything the learner planted.
+"""Reading what the learner left in scratch without following anything the learner planted,
+and removing scratch directories nobody will remove any more.
 
 Every directory is opened relative to its parent's descriptor with ``O_NOFOLLOW``, every file
 with ``O_NOFOLLOW | O_NONBLOCK`` and checked with ``fstat`` after opening, so a symbolic link
@@ -10,13 +11,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from upskill.sandbox.spec import OutputRejected
 
-__all__ = ["collect_outputs", "disk_usage"]
+__all__ = ["collect_outputs", "disk_usage", "remove_stale_scratch"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -79,6 +82,32 @@ def disk_usage(scratch: Path, *, max_entries: int) -> tuple[int, int]:
         for fd in pending:
             os.close(fd)
     return used, entries
+
+
+def remove_stale_scratch(scratch_root: Path, *, prefix: str, older_than_s: float) -> int:
+    """Delete the directories directly under ``scratch_root`` whose name starts with ``prefix``
+    and that were last modified more than ``older_than_s`` ago: scratch left behind by a worker
+    that was killed before it could remove its own. Returns how many were removed.
+
+    ``older_than_s`` must exceed the longest a live run keeps its scratch (its wall limit, or
+    how long a run started ahead may wait). Symbolic links are neither followed nor removed;
+    what cannot be removed is left for the next sweep.
+    """
+    deadline = time.time() - older_than_s
+    removed = 0
+    try:
+        entries = list(os.scandir(scratch_root))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False) and (
+                    entry.stat(follow_symlinks=False).st_mtime < deadline):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def _collect(directory_fd: int, shown_dir: str, prefix: str, collected: dict[str, bytes],

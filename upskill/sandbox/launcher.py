@@ -6,8 +6,8 @@ run. So the move is done ahead of time: a launcher is a ``bash`` process, create
 stdin, stdout and stderr pipes and moved into a fresh per-run cgroup, that waits on a pipe for
 the bubblewrap command line and then ``exec`` s it (same process, so bubblewrap and everything
 it starts are born in the group). Each process keeps one launcher ready, prepared on a
-background thread as soon as the previous one is taken; a run that finds none prepares one on
-the spot.
+long-lived background thread as soon as the previous one is taken; a run that finds none
+prepares one on the spot.
 
 Whether the run will talk to the program (a :class:`~upskill.sandbox.spec.Dialogue`) is not
 known ahead, so every launcher has a stdin pipe; a run without a dialogue tells the launcher
@@ -170,12 +170,22 @@ def available() -> bool:
 
 
 class LauncherPool:
-    """One ready launcher per process, refilled in the background after each take."""
+    """One ready launcher per process, refilled in the background after each take.
+
+    Launchers are forked by one long-lived thread (``sandbox-launcher``), never by a thread
+    that ends: bubblewrap's ``--die-with-parent`` is ``PR_SET_PDEATHSIG``, whose "parent" is
+    the *thread* that forked the process, so a launcher forked by a short-lived refill thread
+    that was still finishing when its bubblewrap started got SIGKILLed when that thread ended
+    (seen as sandboxes killed at random while several runs started at once). A run that finds
+    no launcher prepares one in its own thread, which lives until the run ends."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._ready: tuple[_Key, Launcher] | None = None
-        self._refill: threading.Thread | None = None
+        self._wanted: _Key | None = None  # a refill asked for and not begun
+        self._filling = False
+        self._filler: threading.Thread | None = None
         self._retired: queue.SimpleQueue[RunCgroup] = queue.SimpleQueue()
         self._janitor: threading.Thread | None = None
         os.register_at_fork(after_in_child=self._forget)
@@ -184,12 +194,11 @@ class LauncherPool:
     def take(self, controllers: Controllers, identity: HostIdentity | None,
              data: Mapping[str, bytes]) -> Launcher:
         key = _Key(controllers, identity, tuple(sorted(data.items())))
-        refill = self._refill
-        if refill is not None and refill.is_alive():
+        with self._changed:
             # Runs back to back: the refill started by the last one is nearer done than a
             # launcher prepared from scratch, and two would wait for two grace periods.
-            refill.join(timeout=5)
-        with self._lock:
+            self._changed.wait_for(lambda: self._ready is not None or not (
+                self._filling or self._wanted is not None), timeout=5)
             ready, self._ready = self._ready, None
         launcher = None
         if ready is not None:
@@ -216,48 +225,62 @@ class LauncherPool:
             self._retired.get().remove()
 
     def close(self) -> None:
-        refill = self._refill
-        if refill is not None:
-            refill.join(timeout=10)
+        with self._changed:
+            self._wanted = None
+            self._changed.wait_for(lambda: not self._filling, timeout=10)
+            ready, self._ready = self._ready, None
         while True:
             try:
                 self._retired.get_nowait().remove()
             except queue.Empty:
                 break
-        with self._lock:
-            ready, self._ready = self._ready, None
         if ready is not None:
             ready[1].discard()
 
     def _start_refill(self, key: _Key) -> None:
-        with self._lock:
-            if self._refill is not None and self._refill.is_alive():
-                return
-            self._refill = threading.Thread(target=self._fill, args=(key,),
-                                            name="sandbox-launcher", daemon=True)
-            self._refill.start()
+        with self._changed:
+            self._wanted = key
+            if self._filler is None or not self._filler.is_alive():
+                self._filler = threading.Thread(target=self._fill_forever,
+                                                name="sandbox-launcher", daemon=True)
+                self._filler.start()
+            self._changed.notify_all()
 
-    def _fill(self, key: _Key) -> None:
-        try:
-            launcher = prepare(key.controllers, key.identity, dict(key.data))
-        except (OSError, subprocess.SubprocessError):
-            return  # the next run prepares its own and reports the error
-        with self._lock:
-            previous, self._ready = self._ready, (key, launcher)
-        if previous is not None:
-            previous[1].discard()
+    def _fill_forever(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted is not None)
+                key, self._wanted = self._wanted, None
+                self._filling = True
+            assert key is not None
+            launcher: Launcher | None = None
+            # On failure the next run prepares its own, and reports the error.
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                launcher = prepare(key.controllers, key.identity, dict(key.data))
+            with self._changed:
+                self._filling = False
+                previous = None
+                if launcher is not None:
+                    previous, self._ready = self._ready, (key, launcher)
+                self._changed.notify_all()
+            if previous is not None:
+                previous[1].discard()
 
     def _forget(self) -> None:
         # In a forked child the ready launcher belongs to the parent: drop our copy of its
         # command pipe (so it still sees EOF if the parent dies) and leave the rest alone.
+        # The child has none of the parent's threads: its own filler starts when needed.
         ready = self._ready
         if ready is not None:
             with contextlib.suppress(OSError):
                 os.close(ready[1]._command_fd)
             ready[1]._close_stdin()  # likewise, so a later run of the parent's can close it
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._ready = None
-        self._refill = None
+        self._wanted = None
+        self._filling = False
+        self._filler = None
         self._retired = queue.SimpleQueue()
         self._janitor = None
 

@@ -24,10 +24,10 @@ The supervisor never trusts anything the program can write: it reads pipes and c
 and measures scratch without following links.
 
 A dialogue (``run(..., dialogue=...)``) turns the run into a conversation: the program's stdin
-is a pipe, what it writes on stdout is handed to the dialogue, and what the dialogue answers is
-written to stdin without blocking, as the pipe takes it, from the same loop that reads the
-output and watches the limits — so a program that never reads cannot stall the supervisor, and
-the wall limit holds. Without a dialogue stdin is ``/dev/null``.
+is a pipe and its stdout goes to the dialogue (:mod:`upskill.sandbox.supervisor` runs it). A
+dialogue with a prelude starts the run with trusted code getting ready, under its own time
+bound; the reply that ends the prelude starts the wall clock and the output counts (decision
+0004, item 9). Without a dialogue stdin is ``/dev/null``.
 """
 
 from __future__ import annotations
@@ -36,27 +36,28 @@ import contextlib
 import functools
 import os
 import resource
-import selectors
 import signal
 import stat
 import subprocess
-import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
 
 from upskill.sandbox import bubblewrap, launcher
 from upskill.sandbox.cgroups import Controllers, RunCgroup, find_controllers
 from upskill.sandbox.files import disk_usage
-from upskill.sandbox.identity import HostIdentity, check_reachable, give_scratch, host_identity
-from upskill.sandbox.runtime import check_runtime, lab_runtime
+from upskill.sandbox.identity import (
+    UID_ENV_VAR,
+    HostIdentity,
+    check_reachable,
+    give_scratch,
+    host_identity,
+)
+from upskill.sandbox.runtime import RUNTIME_ENV_VAR, check_runtime, lab_runtime
 from upskill.sandbox.spec import (
     RUNTIME_DIR,
     SCRATCH_DIR,
     Dialogue,
-    DialogueReply,
     KilledBy,
     Limits,
     Mode,
@@ -64,22 +65,20 @@ from upskill.sandbox.spec import (
     Result,
     SandboxUnavailable,
 )
+from upskill.sandbox.supervisor import POLL_SECONDS, Outcome, Stream, supervise
 
-__all__ = ["CGROUP_ENV_VAR", "MAX_SCRATCH_ENTRIES", "POLL_SECONDS", "availability", "run"]
+__all__ = ["CGROUP_ENV_VAR", "MAX_SCRATCH_ENTRIES", "POLL_SECONDS", "availability",
+           "environment_settings", "run"]
 
 CGROUP_ENV_VAR = "UPSKILL_SANDBOX_CGROUP"  # "auto" (default) or "off"
 PRODUCTION_ENV_VAR = "UPSKILL_ENV"
-# How often the supervisor checks the cgroup counters and the scratch directory's size; a
-# check that takes longer (a directory of many files) is repeated at most every 10 times its
-# duration, so the supervisor never spends more than a tenth of a core on it.
-POLL_SECONDS = 0.05
+SETTINGS_VARIABLES = (bubblewrap.BWRAP_ENV_VAR, UID_ENV_VAR, CGROUP_ENV_VAR, RUNTIME_ENV_VAR,
+                      PRODUCTION_ENV_VAR)
 MAX_SCRATCH_ENTRIES = 20_000
 # Pinned inside whatever the caller passes: a worker runs several sandboxes on few cores.
 THREAD_VARIABLES = {name: "1" for name in (
     "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")}
-_READ_CHUNK = 65536
-_WRITE_CHUNK = 65536
 _MB = 1024 * 1024
 
 
@@ -88,6 +87,13 @@ class _Setup:
     bwrap: str
     controllers: Controllers | None
     identity: HostIdentity | None
+
+
+def environment_settings() -> tuple[tuple[str, str], ...]:
+    """The environment settings :func:`run` reads when it is called, as they are now (an unset
+    one as ``""``). Something started ahead for later runs (a warm start) was made under these
+    and must not serve a run that would see others."""
+    return tuple((name, os.environ.get(name, "")) for name in SETTINGS_VARIABLES)
 
 
 def availability() -> str | None:
@@ -251,7 +257,7 @@ def _finish_secure(process: subprocess.Popen[bytes], cgroup: RunCgroup | None, *
                 return "processes"
         return _disk_exceeded(scratch, limits)
 
-    outcome = _supervise(process, limits, kill=kill, limit_hit=limit_hit, dialogue=dialogue)
+    outcome = supervise(process, limits, kill=kill, limit_hit=limit_hit, dialogue=dialogue)
     # bubblewrap's init is never waited for, so wait4 saw none of the program's usage: the
     # cgroup has it (without one, the numbers cover bubblewrap alone).
     cpu_seconds, max_rss_mb = _cpu_seconds(outcome), None
@@ -309,7 +315,7 @@ def _run_insecure(command: Sequence[str], *, scratch: Path, limits: Limits,
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
 
-        outcome = _supervise(process, limits, kill=kill,
+        outcome = supervise(process, limits, kill=kill,
                              limit_hit=lambda: _disk_exceeded(scratch, limits),
                              kill_after_exit=True, dialogue=dialogue)
         max_rss_kb = outcome.rusage.ru_maxrss
@@ -372,213 +378,18 @@ def _start(argv: list[str], environment: dict[str, str], *, rlimits: list[tuple[
         raise SandboxUnavailable(f"cannot apply the limits to the run: {error}") from error
 
 
-@dataclass
-class _Stream:
-    keep: int
-    kept: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def feed(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.keep - len(self.kept)
-        if room > 0:
-            self.kept += data[:room]
-
-
-@dataclass
-class _Outcome:
-    status: int
-    rusage: resource.struct_rusage
-    wall_seconds: float
-    killed_by: KilledBy | None
-    stdout: _Stream
-    stderr: _Stream
-
-
-class _StdinWriter:
-    """What a dialogue asked to send, written to the program's stdin as the pipe takes it
-    (non-blocking: a program that never reads only fills its pipe)."""
-
-    def __init__(self, stdin: IO[bytes], selector: selectors.BaseSelector) -> None:
-        self._stdin = stdin
-        self._fd = stdin.fileno()
-        self._selector = selector
-        self._waiting: deque[memoryview] = deque()
-        self._close_when_sent = False
-        self._registered = False
-        self.closed = False
-        os.set_blocking(self._fd, False)
-
-    @property
-    def fd(self) -> int:
-        return self._fd
-
-    def add(self, data: bytes, *, close: bool) -> None:
-        if self.closed:
-            return  # the program is gone or closed its stdin: nobody would read it
-        if data:
-            self._waiting.append(memoryview(data))
-        self._close_when_sent = self._close_when_sent or close
-        self.write()
-
-    def write(self) -> None:
-        """Write what the pipe takes now; wait for it to become writable for the rest."""
-        while self._waiting and not self.closed:
-            chunk = self._waiting[0]
-            try:
-                written = os.write(self._fd, chunk[:_WRITE_CHUNK])
-            except BlockingIOError:
-                break
-            except (BrokenPipeError, ConnectionResetError):
-                self.close()  # the program closed stdin or ended
-                return
-            if written == len(chunk):
-                self._waiting.popleft()
-            else:
-                self._waiting[0] = chunk[written:]
-        if not self._waiting and self._close_when_sent:
-            self.close()
-            return
-        if self._waiting and not self._registered:
-            self._selector.register(self._fd, selectors.EVENT_WRITE)
-            self._registered = True
-        elif not self._waiting and self._registered:
-            self._selector.unregister(self._fd)
-            self._registered = False
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        if self._registered:
-            self._selector.unregister(self._fd)
-            self._registered = False
-        self._waiting.clear()
-        self.closed = True
-        with contextlib.suppress(OSError):
-            self._stdin.close()
-
-
-def _supervise(process: subprocess.Popen[bytes], limits: Limits, *, kill: Callable[[], None],
-               limit_hit: Callable[[], KilledBy | None],
-               kill_after_exit: bool = False, dialogue: Dialogue | None = None) -> _Outcome:
-    start = time.monotonic()
-    deadline = start + limits.wall_seconds
-    assert process.stdout is not None and process.stderr is not None
-    streams = {process.stdout.fileno(): _Stream(limits.output_bytes),
-               process.stderr.fileno(): _Stream(limits.output_bytes)}
-    stdout, stderr = streams.values()
-    stdout_fd = process.stdout.fileno()
-    pidfd = os.pidfd_open(process.pid)
-    selector = selectors.DefaultSelector()
-    for fd in streams:
-        selector.register(fd, selectors.EVENT_READ)
-    selector.register(pidfd, selectors.EVENT_READ)
-    stdin: _StdinWriter | None = None
-    if dialogue is not None:
-        assert process.stdin is not None
-        stdin = _StdinWriter(process.stdin, selector)
-    killed_by: KilledBy | None = None
-    killed_at: float | None = None
-    exited = False
-    waited = False
-    next_check = start + POLL_SECONDS
-
-    def stop(reason: KilledBy) -> None:
-        nonlocal killed_by, killed_at
-        if killed_by is None:
-            killed_by, killed_at = reason, time.monotonic()
-        kill()
-        if stdin is not None:
-            stdin.close()
-
-    def answer(reply: DialogueReply) -> None:
-        assert stdin is not None
-        stdin.add(reply.send, close=reply.close_stdin)
-        if reply.stop:
-            stop("dialogue")
-
-    try:
-        if dialogue is not None:
-            answer(dialogue.opening())
-        while not exited or len(selector.get_map()) > 0:
-            now = time.monotonic()
-            if killed_at is not None and now - killed_at > 5:
-                break  # killed, yet something keeps a pipe open (insecure mode only)
-            if now >= deadline and killed_by is None:
-                stop("wall")
-            wake = min(deadline, next_check) if killed_by is None else now + POLL_SECONDS
-            for key, _events in selector.select(max(0.0, wake - now)):
-                if key.fd == pidfd:
-                    exited = True
-                    selector.unregister(pidfd)
-                    if stdin is not None:
-                        stdin.close()  # nobody is left to read it
-                    if kill_after_exit:
-                        kill()  # orphans of the insecure mode; the sandbox has none left
-                    continue
-                if stdin is not None and key.fd == stdin.fd:
-                    stdin.write()
-                    continue
-                data = os.read(key.fd, _READ_CHUNK)
-                if not data:
-                    selector.unregister(key.fd)
-                    continue
-                if dialogue is not None and key.fd == stdout_fd:
-                    if killed_by is None:
-                        answer(dialogue.received(data))
-                    continue
-                streams[key.fd].feed(data)
-                if stdout.total + stderr.total > limits.output_kill_bytes:
-                    stop("output")
-            if time.monotonic() >= next_check and killed_by is None:
-                checked_at = time.monotonic()
-                reason = limit_hit()
-                if reason is not None:
-                    stop(reason)
-                took = time.monotonic() - checked_at
-                next_check = time.monotonic() + max(POLL_SECONDS, 10 * took)
-        _pid, status, rusage = os.wait4(process.pid, 0)
-        waited = True
-    finally:
-        if not waited:  # the dialogue raised: leave nothing running behind
-            kill()
-            with contextlib.suppress(ChildProcessError):
-                os.wait4(process.pid, 0)
-        if stdin is not None:
-            stdin.close()
-        selector.close()
-        os.close(pidfd)
-        process.stdout.close()
-        process.stderr.close()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - start
-    if killed_by is None:
-        killed_by = _failure_cause(status, limit_hit)
-    return _Outcome(status=status, rusage=rusage, wall_seconds=wall, killed_by=killed_by,
-                    stdout=stdout, stderr=stderr)
-
-
-def _memory_error_reported(stderr: _Stream) -> bool:
+def _memory_error_reported(stderr: Stream) -> bool:
     """Under RLIMIT_AS an allocation fails instead of the process being killed: Python ends
     with a MemoryError traceback (numpy's _ArrayMemoryError included)."""
     lines = bytes(stderr.kept).decode("utf-8", errors="replace").strip().splitlines()
     return bool(lines) and "MemoryError" in lines[-1].split(":", 1)[0]
 
 
-def _failure_cause(status: int, limit_hit: Callable[[], KilledBy | None]) -> KilledBy | None:
-    reason = limit_hit()
-    if reason == "disk":
-        return reason  # the files are there whatever the exit status: the run is void
-    if reason is not None and os.waitstatus_to_exitcode(status) != 0:
-        return reason
-    return None
-
-
-def _cpu_seconds(outcome: _Outcome) -> float:
+def _cpu_seconds(outcome: Outcome) -> float:
     return outcome.rusage.ru_utime + outcome.rusage.ru_stime
 
 
-def _result(outcome: _Outcome, limits: Limits, *, signal_in_exit_code: bool,
+def _result(outcome: Outcome, limits: Limits, *, signal_in_exit_code: bool,
             cpu_seconds: float, max_rss_mb: float | None, memory_by_rlimit: bool) -> Result:
     code = os.waitstatus_to_exitcode(outcome.status)
     killed_by = outcome.killed_by

@@ -16,6 +16,7 @@ __all__ = [
     "RUNTIME_DIR",
     "SCRATCH_DIR",
     "Dialogue",
+    "DialogueChannel",
     "DialogueReply",
     "KilledBy",
     "Limits",
@@ -95,36 +96,84 @@ class DialogueReply:
     """What a :class:`Dialogue` wants done after one of its calls: bytes to write to the
     program's stdin (after whatever is still waiting to be written), then optionally close
     stdin (the program reads end-of-file once everything before it was read), or stop the run
-    at once (:attr:`Result.killed_by` is then ``"dialogue"``)."""
+    at once (:attr:`Result.killed_by` is then ``"dialogue"``).
+
+    ``start_clock`` ends the run's prelude (see :attr:`Dialogue.prelude_seconds`) before
+    ``send`` is written: the wall limit counts from here, and what the program printed so far is
+    forgotten. Allowed once, and only in a run with a prelude (else ``ValueError``, which stops
+    the run)."""
 
     send: bytes = b""
     close_stdin: bool = False
     stop: bool = False
+    start_clock: bool = False
 
 
-class Dialogue(abc.ABC):
+class DialogueChannel(abc.ABC):
+    """How a :class:`Dialogue` speaks from other threads than the run's: given to
+    :meth:`Dialogue.connected` when the run starts."""
+
+    @abc.abstractmethod
+    def reply(self, reply: DialogueReply) -> bool:
+        """Do what ``reply`` says, as if one of the dialogue's calls had returned it: bytes go
+        out after everything sent before (from any thread), written by the calling thread at
+        once when the pipe takes them, else by the supervisor as the pipe empties. Never
+        blocks; thread-safe. False (and nothing done) once the run is over."""
+
+    @abc.abstractmethod
+    def read(self, timeout_s: float | None = None) -> bytes | None:
+        """For a dialogue that reads stdout itself (:attr:`Dialogue.reads_stdout`): the next
+        bytes the program wrote (at most 64 KB), ``b""`` once nothing more will come (end of
+        file, or the run is over), ``None`` if nothing came within ``timeout_s``. Blocks at
+        most until the run ends; one reader at a time."""
+
+
+class Dialogue:
     """The trusted side of a conversation with a sandboxed program over its stdin and stdout,
     for ``run(..., dialogue=...)``.
 
-    The supervisor calls :meth:`opening` once, when the program has been started, then
-    :meth:`received` with every chunk the program writes on stdout (at most 64 KB each, in
-    order, with no framing: a message may arrive split over several calls or several in one).
-    Those bytes are not kept in :attr:`Result.stdout` and do not count toward the output
-    limits, so the dialogue bounds them: it stops the run when the program sends more than it
-    will accept. stderr is captured and capped as without a dialogue.
+    The supervisor calls :meth:`connected` and :meth:`opening` once, when the program has been
+    started, then :meth:`received` with every chunk the program writes on stdout (at most
+    64 KB each, in order, with no framing: a message may arrive split over several calls or
+    several in one) — unless the dialogue :attr:`reads_stdout` itself. Those bytes are not
+    kept in :attr:`Result.stdout` and do not count toward the output limits, so the dialogue
+    bounds them: it stops the run when the program sends more than it will accept. stderr is
+    captured and capped as without a dialogue.
 
     The calls run in the thread that called ``run()``, one at a time, inside the supervisor's
     loop: while one runs nothing is read or written, and its time counts toward the wall limit.
-    A call may block (waiting for the next message from elsewhere), but not for long.
+    A call may block, but not for long. Other threads speak through the
+    :class:`DialogueChannel` (they never wait for the loop, nor it for them).
+
+    **Prelude.** A dialogue whose :attr:`prelude_seconds` is set starts the run in a prelude:
+    the program is trusted code getting ready (an interpreter importing its libraries, then
+    waiting for its work), and the wall limit does not run yet; the prelude itself may last at
+    most ``prelude_seconds`` (then the run is stopped as ``"wall"``). The reply with
+    ``start_clock=True`` ends it: from then on every limit applies as in any run. Only the
+    wall clock and the output counts restart; the other limits watch the processes from their
+    start (decision 0004, item 9, says why that is safe).
     """
+
+    #: Seconds the run may spend in its prelude, or ``None``: no prelude (the clock starts with
+    #: the program, and a reply may not start it).
+    prelude_seconds: float | None = None
+    #: True: the supervisor leaves stdout alone and the dialogue reads it from its own thread
+    #: with :meth:`DialogueChannel.read` (:meth:`received` is never called): a thread that
+    #: waits for the program's answer is woken by the program itself, not by the supervisor.
+    #: The dialogue still bounds what it accepts.
+    reads_stdout: bool = False
+
+    def connected(self, channel: DialogueChannel) -> None:
+        """The run has started; ``channel`` lets other threads speak until it ends."""
 
     def opening(self) -> DialogueReply:
         """What to do right after the program has been started (nothing by default)."""
         return DialogueReply()
 
-    @abc.abstractmethod
     def received(self, data: bytes) -> DialogueReply:
-        """What to do after the program wrote ``data`` on its stdout."""
+        """What to do after the program wrote ``data`` on its stdout (every dialogue that does
+        not read stdout itself defines it)."""
+        raise NotImplementedError("a Dialogue defines received() or reads stdout itself")
 
 
 @dataclass(frozen=True)
@@ -136,7 +185,9 @@ class Result:
     ``errors="replace"`` and hold at most ``limits.output_bytes`` bytes each (stdout is empty
     in a run with a :class:`Dialogue`, which received it instead).
     ``cpu_seconds`` and ``max_rss_mb`` cover the processes that ended normally; for a run that
-    was stopped from outside they can be low.
+    was stopped from outside they can be low. In a run with a prelude (see :class:`Dialogue`)
+    ``wall_seconds`` and the output count from the reply that started the clock; CPU time and
+    memory from the program's start.
     """
 
     exit_code: int | None

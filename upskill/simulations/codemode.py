@@ -2,38 +2,56 @@
 
 Plain Python (no Django): imports :mod:`upskill.sandbox` and the engine contract only.
 
-The engine never leaves this process. :func:`run_policy_code` starts one sandbox for the whole
-episode with :mod:`upskill.simulations.policy_harness` and the learner's ``policy.py`` in a
-fresh scratch directory (nothing else: no engine code, no world parameters, no seed), and runs
-``engine.simulate`` here with a proxy policy. Each period the proxy's ``act(observation)``
-sends the observation in as a binary frame and waits for the action frame that comes back;
-``simulate`` checks that action with ``engine.check_action`` like any other, so the policy can
-only ever choose actions — KPIs, costs and the Episode are computed out here.
+The engine never leaves this process. :func:`run_policy_code` plays the whole episode with one
+sandbox running :mod:`upskill.simulations.policy_harness` in a fresh scratch directory (only
+the harness: no engine code, no world parameters, no seed), and runs ``engine.simulate`` here
+with a proxy policy. The learner's code goes in with the first frame; each period the proxy's
+``act(observation)`` sends the observation in as a binary frame and waits for the action frame
+that comes back; ``simulate`` checks that action with ``engine.check_action`` like any other,
+so the policy can only ever choose actions — KPIs, costs and the Episode are computed out here.
 
-Threads: ``simulate`` runs in the calling thread; ``sandbox.run`` runs in a worker thread whose
-supervisor loop calls the :class:`~upskill.sandbox.Dialogue` (:class:`_Conversation`). The two
-meet through two queues: the proxy puts an observation frame and waits for an action; the
-dialogue, when an action frame is complete, puts it and waits for the next observation (or the
-end of the episode), which it answers with. Whoever ends first wakes the other: the worker
-puts "stopped" when the sandbox run returns, the caller puts "episode over" when ``simulate``
-returns or raises. So nothing waits forever, and the wall limit of the run covers the episode.
+**Warm start.** Starting a sandbox, the interpreter and numpy takes 100 to 200 ms, more than a
+whole episode of steps. So each process keeps one harness started ahead (:class:`_WarmPool`):
+its sandbox runs, numpy is imported, and the harness waits for its first frame — in the
+sandbox's *prelude* (decision 0004, item 9), where no limit's clock runs yet, because no
+learner code has run. The run that takes it sends the learner's code and starts the clock with
+that frame, so every limit counts from the moment the learner's code arrives, as in a cold
+start. A warm harness serves one run and is never reused (one sandbox, one scratch, one
+learner); the end of a run starts the next in the background (not its beginning: a starting
+sandbox would compete with the episode, and the learner's limits, for the CPU). One that
+waited :data:`WARM_MAX_AGE_S` is stopped and replaced; :func:`prepare_warm_start` starts one
+ahead of a worker's first run. When none is ready for the run's settings (the first run, a
+concurrent run took it, other limits), or the one taken ended before the code reached it, the
+run starts its own sandbox (a cold start) — same protocol, same limits, same results. A cold
+start's prelude is bounded by :data:`START_LIMIT_S`.
+
+Threads: ``simulate`` runs in the calling thread, and so does the whole protocol: the
+sandbox's dialogue (:class:`_Conversation`) reads nothing itself (``reads_stdout``) and hands
+its channel over, so the proxy's ``act()`` writes the observation frame into the harness's
+stdin and reads the action frame from its stdout directly (:class:`_HarnessLink`) — a
+period costs one wake-up of the harness and one of the engine's thread. ``sandbox.run`` runs in
+a worker thread (a warm harness's own thread), where the supervisor watches the limits and
+the clock; when the run ends, a waiting read returns, so nothing waits forever, and the wall
+limit of the run covers the episode. The episode's end sends an ``end`` frame (or, when it
+was given up, stops the run).
 
 Everything that can go wrong in the learner's code ends as a failed :class:`CodeRun` with one
 sentence for them: a limit ("your policy took longer than 60 s ..."), an exception in their
 code (type, message and a traceback of their own frames), a syntax error, an action the engine
 rejects (:class:`~upskill.simulations.engines.base.MalformedAction`'s message), or bytes that
 are not an action frame. :class:`~upskill.sandbox.SandboxUnavailable` is not the learner's
-fault and propagates.
+fault and propagates (also when the harness itself cannot start: nothing of theirs ran).
 """
 
 from __future__ import annotations
 
-import queue
+import atexit
+import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -42,9 +60,13 @@ from upskill import sandbox
 from upskill.simulations import policy_harness
 from upskill.simulations.engines.base import Action, Engine, Episode, MalformedAction, Observation
 
-__all__ = ["DEFAULT_LIMITS", "CodeRun", "CodeTimings", "FailureKind", "run_policy_code"]
+__all__ = ["DEFAULT_LIMITS", "CodeRun", "CodeTimings", "FailureKind", "prepare_warm_start",
+           "run_policy_code"]
 
 HARNESS: Final = Path(policy_harness.__file__)
+# -I: no PYTHON* variables, user site or script folder on sys.path (the harness loads
+# policy.py by path); -B: no __pycache__ left in scratch.
+COMMAND: Final = ("python", "-I", "-B", "harness.py")
 # The sandbox's defaults (60 s of CPU, 1024 MB, 64 processes and threads, 8 MB of prints)
 # with a minute for the whole episode; a policy needs no files beyond what it prints.
 DEFAULT_LIMITS: Final = sandbox.Limits(wall_seconds=60, output_bytes=16_000, file_size_mb=16,
@@ -54,6 +76,17 @@ MAX_ACTION_BYTES: Final = 64_000_000
 MAX_HEADER_BYTES: Final = 64_000
 MESSAGE_CHARS: Final = 500
 TRACEBACK_CHARS: Final = 2000
+SCRATCH_PREFIX: Final = "sim-"
+# A scratch directory this old belongs to no live run (a run's wall limit is minutes, a warm
+# harness waits at most WARM_MAX_AGE_S): its worker was killed before it could remove it.
+STALE_SCRATCH_S: Final = 3600
+# How long the harness's own start (sandbox, interpreter, numpy) may take in a cold start.
+START_LIMIT_S: Final = 60.0
+# How long a warm harness may wait for a policy before it is replaced (read when one starts).
+WARM_MAX_AGE_S = 600.0
+# How long a run waits for a warm harness that is still starting: it started before this run
+# and is nearer ready than a cold start would be.
+WARM_WAIT_S = 10.0
 
 FailureKind = Literal["time_limit", "cpu_limit", "memory_limit", "process_limit",
                       "output_limit", "disk_limit", "stopped", "syntax_error", "exception",
@@ -62,17 +95,20 @@ FailureKind = Literal["time_limit", "cpu_limit", "memory_limit", "process_limit"
 
 @dataclass(frozen=True)
 class CodeTimings:
-    """Where the time went, in seconds. ``startup_s``: from starting the sandbox to the policy
-    being loaded (sandbox, interpreter, numpy, the learner's imports); ``policy_s``: the
-    periods' round trips (observation out, ``act()``, action back); ``engine_s``: the engine's
-    own work (building observations included); ``total_s``: the whole call up to removing the
-    scratch directory. The start overlaps the engine's set-up, so the parts need not add up."""
+    """Where the time went, in seconds. ``startup_s``: from the call to the policy being
+    loaded (in a cold start the sandbox, the interpreter and numpy start first; in a warm
+    start, ``warm_start``, they were started ahead and only the learner's code loads);
+    ``policy_s``: the periods' round trips (observation out, ``act()``, action back);
+    ``engine_s``: the engine's own work (building observations included); ``total_s``: the
+    whole call up to removing the scratch directory. The start overlaps the engine's set-up,
+    so the parts need not add up."""
 
     total_s: float
     startup_s: float | None
     policy_s: float
     engine_s: float
     periods: int
+    warm_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,44 +137,131 @@ class CodeRun:
 
 def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, horizon: int,
                     seed: int, scratch_root: Path, limits: sandbox.Limits | None = None,
-                    mode: sandbox.Mode = sandbox.Mode.SECURE) -> CodeRun:
+                    mode: sandbox.Mode = sandbox.Mode.SECURE, warm: bool = True) -> CodeRun:
     """Play ``horizon`` periods of ``engine`` on ``world`` with ``seed``, the learner's
     ``code`` (the text of ``policy.py``) choosing every action from inside the sandbox.
 
     Guarantees: the Episode comes from ``engine.simulate`` in this process, every action
     having passed ``engine.check_action``; the sandbox sees only the harness, ``policy.py``
-    and the observations; the scratch directory (fresh, under ``scratch_root``, which the
-    sandbox user must be able to enter) is removed afterwards; whatever the code does, this
-    returns a :class:`CodeRun` within about the wall limit. Raises
-    :class:`~upskill.sandbox.SandboxUnavailable` when the sandbox cannot run (nothing ran).
+    and the observations, and has served no other run; every limit counts from the moment the
+    code reaches it; the scratch directory (fresh, under ``scratch_root``, which the sandbox
+    user must be able to enter) is removed afterwards, and ``sim-*`` directories older than
+    :data:`STALE_SCRATCH_S` left there by killed workers are removed first; whatever the code
+    does, this returns a :class:`CodeRun` within about the wall limit (plus, in a cold start,
+    the harness's start). With ``warm`` (the default) a harness started ahead for the same
+    settings is used when one is ready, and the next is started for later runs; without, the
+    run starts its own and leaves the warm one alone. Thread-safe. Raises
+    :class:`~upskill.sandbox.SandboxUnavailable` when the sandbox or the harness cannot start
+    (none of the learner's code ran).
     """
     limits = limits or DEFAULT_LIMITS
     started = time.perf_counter()
     scratch_root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="sim-", dir=scratch_root))
+    sandbox.remove_stale_scratch(scratch_root, prefix=SCRATCH_PREFIX,
+                                 older_than_s=STALE_SCRATCH_S)
+    job = _Job(code=code, info={"engine": engine.name, "horizon": horizon,
+                                "period_name": engine.period_name})
+    episode = _Episode(engine, world, horizon=horizon, seed=seed, limits=limits,
+                       started=started)
+    settings = _Settings.now(scratch_root, limits, mode)
+    if not warm:
+        return _play_cold(episode, job, settings)
+    played: CodeRun | None = None
+    warm_harness = _warm_pool.take(settings)
+    if warm_harness is not None:
+        link = warm_harness.link
+        try:
+            # The code goes in before the engine's set-up, which the policy's load overlaps.
+            played = _play(episode, link, job, worker=warm_harness.thread,
+                           begin=lambda: link.send_code(job), warm=True)
+        finally:
+            warm_harness.discard()
+    if played is None:  # none was ready, or it ended before the code reached it
+        played = _play_cold(episode, job, settings)
+    _warm_pool.refill(settings)  # for the next run
+    return played
+
+
+def prepare_warm_start(scratch_root: Path, *, limits: sandbox.Limits | None = None,
+                       mode: sandbox.Mode = sandbox.Mode.SECURE, wait_s: float = 0.0) -> bool:
+    """Start a warm harness now for later :func:`run_policy_code` calls with the same
+    ``scratch_root``, ``limits`` and ``mode`` (a worker calls this when it starts, so that its
+    first run is warm too; a run's end starts the next by itself). Waits up to ``wait_s`` for
+    it to be ready; True if one is ready. Runs nothing of any learner's; idempotent."""
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    settings = _Settings.now(scratch_root, limits or DEFAULT_LIMITS, mode)
+    warm_harness = _warm_pool.refill(settings)
+    return warm_harness is not None and warm_harness.await_waiting(wait_s)
+
+
+def _play_cold(episode: _Episode, job: _Job, settings: _Settings) -> CodeRun:
+    scratch = _new_scratch(settings.scratch_root)
+    conversation = _Conversation(prelude_seconds=START_LIMIT_S)
     try:
-        (scratch / policy_harness.POLICY_FILE).write_text(code, encoding="utf-8")
-        shutil.copyfile(HARNESS, scratch / "harness.py")
-        conversation = _Conversation(info={"engine": engine.name, "horizon": horizon,
-                                           "period_name": engine.period_name})
-        return _play(engine, world, conversation, horizon=horizon, seed=seed, scratch=scratch,
-                     limits=limits, mode=mode, started=started)
+        worker = threading.Thread(target=conversation.run, args=(settings, scratch),
+                                  name="code-mode-sandbox", daemon=True)
+        # The code goes in at the first act(): the sandbox starts during the engine's set-up.
+        played = _play(episode, _HarnessLink(conversation), job, worker=worker,
+                       begin=worker.start, warm=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if played is None:
+        raise _harness_did_not_start(conversation)
+    return played
+
+
+def _new_scratch(scratch_root: Path) -> Path:
+    """A fresh scratch directory holding only the harness."""
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_root))
+    try:
+        shutil.copyfile(HARNESS, scratch / "harness.py")
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return scratch
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What the learner's run sends in: their code and what reset(info) gets."""
+
+    code: str
+    info: Mapping[str, object]
+
+    def start_frame(self) -> bytes:
+        return policy_harness.encode_frame("start", code=self.code, info=dict(self.info),
+                                           max_action_values=MAX_ACTION_BYTES // 8)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Everything a sandbox is started with: a warm harness serves only runs with the same."""
+
+    scratch_root: Path
+    limits: sandbox.Limits
+    mode: sandbox.Mode
+    runtime: Path
+    environment: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def now(cls, scratch_root: Path, limits: sandbox.Limits, mode: sandbox.Mode) -> _Settings:
+        """The settings a run started now gets (the sandbox reads its own from the
+        environment at call time)."""
+        return cls(scratch_root=scratch_root.resolve(), limits=limits, mode=mode,
+                   runtime=sandbox.lab_runtime(), environment=sandbox.environment_settings())
+
+
+@dataclass(frozen=True)
+class _Episode:
+    engine: Engine
+    world: Mapping[str, Any]
+    horizon: int
+    seed: int
+    limits: sandbox.Limits
+    started: float
 
 
 # -- the two sides of the conversation -------------------------------------------------------
-
-class _Stopped:
-    """Queued for the engine when the sandbox run is over (or the policy failed)."""
-
-
-class _EpisodeOver:
-    """Queued for the dialogue when simulate() has returned (``finished``) or raised."""
-
-    def __init__(self, finished: bool) -> None:
-        self.finished = finished
-
 
 class _PolicyStopped(Exception):
     """Raised by the proxy's act() once the policy can no longer answer; ends simulate()."""
@@ -151,175 +274,404 @@ class _Failure:
     traceback: str = ""
 
 
-class _Conversation(sandbox.Dialogue):
-    """The supervisor's side: turns the harness's frames into actions for the engine and the
-    engine's observations into frames for the harness. Its state after the run says how the
-    policy behaved (``failure``, ``periods_sent``, timings)."""
+_END_FRAME: Final = policy_harness.encode_frame("end")
 
-    def __init__(self, info: Mapping[str, object]) -> None:
-        self.observations: queue.SimpleQueue[bytes | _EpisodeOver] = queue.SimpleQueue()
-        self.actions: queue.SimpleQueue[dict[str, Any] | _Stopped] = queue.SimpleQueue()
-        self.failure: _Failure | None = None
+
+class _Conversation(sandbox.Dialogue):
+    """The sandbox run's side of one harness: started in a prelude, it hands its channel to
+    the engine's thread, which reads the harness's stdout itself (:class:`_HarnessLink`), so a
+    period costs the harness's wake-up and the engine's, nothing more. ``run`` (the sandbox
+    run) happens in a worker thread; ``result`` or ``error`` says how it ended."""
+
+    reads_stdout = True
+
+    def __init__(self, *, prelude_seconds: float) -> None:
+        self.prelude_seconds = prelude_seconds
         self.result: sandbox.Result | None = None
         self.error: BaseException | None = None
-        self.periods_sent = 0
-        self.startup_s: float | None = None
-        self.policy_s = 0.0
-        self._info = dict(info)
-        self._buffer = bytearray()
-        self._expect: Literal["ready", "action", "done"] = "ready"
-        self._opened_at = 0.0
-        self._sent_at = 0.0
+        self.ready = threading.Event()  # the channel is there, or the run is over
+        self.channel: sandbox.DialogueChannel | None = None
+        self._lock = threading.Lock()
+        self._stop_asked = False
 
-    # Called from the worker thread.
-    def run(self, command: list[str], *, scratch: Path, limits: sandbox.Limits,
-            mode: sandbox.Mode) -> None:
+    def run(self, settings: _Settings, scratch: Path) -> None:
+        """(A worker thread.) The sandbox run, until the harness has ended."""
         try:
-            self.result = sandbox.run(command, scratch=scratch, limits=limits, mode=mode,
+            self.result = sandbox.run(list(COMMAND), scratch=scratch, limits=settings.limits,
+                                      mode=settings.mode, runtime=settings.runtime,
                                       dialogue=self)
         except BaseException as error:  # noqa: BLE001 - handed to the calling thread
             self.error = error
         finally:
-            self.actions.put(_Stopped())
+            self.ready.set()
+
+    def stop(self) -> None:
+        """(Any thread.) Stop the run now, whatever it is doing."""
+        with self._lock:
+            self._stop_asked = True
+            channel = self.channel
+        if channel is not None:
+            channel.reply(sandbox.DialogueReply(stop=True))
+
+    def connected(self, channel: sandbox.DialogueChannel) -> None:
+        with self._lock:
+            self.channel = channel
+        self.ready.set()
 
     def opening(self) -> sandbox.DialogueReply:
-        self._opened_at = time.perf_counter()
-        return sandbox.DialogueReply(send=policy_harness.encode_frame(
-            "start", info=self._info, max_action_values=MAX_ACTION_BYTES // 8))
+        with self._lock:  # stopped while it was starting
+            return sandbox.DialogueReply(stop=self._stop_asked)
 
-    def received(self, data: bytes) -> sandbox.DialogueReply:
-        if self._expect == "done":
-            return sandbox.DialogueReply()  # the episode is over; nothing it says matters
-        self._buffer += data
-        try:
-            frame = self._complete_frame()
-        except policy_harness.FrameError as error:
-            return self._fail("not_a_frame", f"{self._where()}your policy wrote something that "
-                                             f"is not an action frame ({error})")
+
+class _HarnessLink:
+    """The engine's thread's side of the protocol with one harness: reads its frames, sends
+    the code and the observations, decodes the actions. What went wrong on the way is in
+    ``failure`` (a sentence for the learner) once a method returned False or None."""
+
+    def __init__(self, conversation: _Conversation) -> None:
+        self.conversation = conversation
+        self.failure: _Failure | None = None
+        self.waiting = False  # its "waiting" frame was read
+        self.code_sent = False  # the learner's code went in, starting the clock
+        self.ready_at: float | None = None  # perf_counter() when the policy was loaded
+        self.periods_sent = 0
+        self.round_trips_s = 0.0
+        self._buffer = bytearray()
+
+    def await_waiting(self, timeout_s: float | None) -> bool:
+        """Until the harness says ``waiting`` (True), or the run ends or ``timeout_s`` passes
+        (False: nothing of the learner's has reached it)."""
+        if self.waiting:
+            return True
+        frame = self._read_frame(timeout_s)
+        self.waiting = frame is not None and frame.kind == "waiting"
+        return self.waiting
+
+    def send_code(self, job: _Job) -> bool:
+        """Send the learner's code, starting the run's clock; False if the run is over (or
+        the harness never got ready): nothing of theirs reached it."""
+        channel = self._channel()
+        if channel is None or not self.await_waiting(None):
+            return False
+        # From here on the learner's code is in the sandbox: every limit counts.
+        self.code_sent = channel.reply(sandbox.DialogueReply(send=job.start_frame(),
+                                                             start_clock=True))
+        return self.code_sent
+
+    def load(self) -> bool:
+        """Until the policy is loaded (True) or could not be (False)."""
+        frame = self._read_frame(None)
         if frame is None:
-            return sandbox.DialogueReply()
-        if self._buffer:
-            return self._fail("not_a_frame", f"{self._where()}your policy wrote something "
-                                             f"that is not an action frame (more than one "
-                                             f"answer to one observation)")
-        if frame.kind == "error":
-            return self._fail(*_learner_error(frame.fields, self._where()))
-        if frame.kind == "ready" and self._expect == "ready":
-            self.startup_s = time.perf_counter() - self._opened_at
-            return self._next_observation()
-        if frame.kind == "action" and self._expect == "action":
-            self.policy_s += time.perf_counter() - self._sent_at
-            self.actions.put({name: value for name, value in frame.values.items()})
-            return self._next_observation()
-        return self._fail("not_a_frame", f"{self._where()}your policy wrote something that is "
-                                         f"not an action frame (a {frame.kind!r} frame)")
+            return False
+        if frame.kind == "ready":
+            self.ready_at = time.perf_counter()
+            return True
+        self._refuse(frame)
+        return False
 
-    def _complete_frame(self) -> policy_harness.Frame | None:
-        prefix_size = policy_harness.PREFIX.size
-        if len(self._buffer) < prefix_size:
+    def ask(self, observation: bytes) -> dict[str, Any] | None:
+        """The action the policy answers ``observation`` with, or None (stopped)."""
+        channel = self._channel()
+        if channel is None:
             return None
-        header_bytes, body_bytes = policy_harness.frame_lengths(
-            bytes(self._buffer[:prefix_size]), max_header_bytes=MAX_HEADER_BYTES,
-            max_body_bytes=MAX_ACTION_BYTES)
-        end = prefix_size + header_bytes + body_bytes
-        if len(self._buffer) < end:
+        early = bytes(self._buffer) or channel.read(timeout_s=0)
+        if early:  # bytes nobody asked for: an answer to an observation not sent yet
+            self._fail("not_a_frame", f"{self._where()}your policy wrote something that is not "
+                                      f"an action frame (more than one answer to one "
+                                      f"observation)")
             return None
-        header = bytes(self._buffer[prefix_size:prefix_size + header_bytes])
-        # A copy: the engine may keep the arrays, and the buffer is reused.
-        body = bytearray(self._buffer[prefix_size + header_bytes:end])
-        del self._buffer[:end]
-        return policy_harness.decode_frame(header, body,
-                                           dtypes=policy_harness.ACTION_DTYPES)
-
-    def _next_observation(self) -> sandbox.DialogueReply:
-        # Blocks the supervisor while the engine computes the next period: the program is
-        # waiting for it anyway, and the time counts toward the wall limit as it should.
-        item = self.observations.get()
-        if isinstance(item, _EpisodeOver):
-            self._expect = "done"
-            # Finished: end-of-file lets the harness exit by itself. Failed: stop it now.
-            return sandbox.DialogueReply(close_stdin=item.finished, stop=not item.finished)
-        self._expect = "action"
+        if early == b"":
+            return None  # the run is over
+        sent_at = time.perf_counter()
+        if not channel.reply(sandbox.DialogueReply(send=observation)):
+            return None
         self.periods_sent += 1
-        self._sent_at = time.perf_counter()
-        return sandbox.DialogueReply(send=item)
+        frame = self._read_frame(None)
+        self.round_trips_s += time.perf_counter() - sent_at
+        if frame is None:
+            return None
+        if frame.kind == "action":
+            return frame.values
+        self._refuse(frame)
+        return None
 
-    def _fail(self, kind: FailureKind, message: str,
-              traceback: str = "") -> sandbox.DialogueReply:
-        self.failure = _Failure(kind, message, traceback)
-        self._expect = "done"
-        self.actions.put(_Stopped())
-        return sandbox.DialogueReply(stop=True)
+    def _channel(self, timeout_s: float | None = None) -> sandbox.DialogueChannel | None:
+        """The run's channel once it has started (None: over, or not started in time)."""
+        self.conversation.ready.wait(timeout_s)
+        return self.conversation.channel
+
+    def _read_frame(self, timeout_s: float | None) -> policy_harness.Frame | None:
+        """The next frame, or None: the run is over, the time is up, or the bytes are not a
+        frame (``failure`` says so, and the run is stopped)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        channel = self._channel(timeout_s)
+        if channel is None:
+            return None
+        prefix_size = policy_harness.PREFIX.size
+        end: int | None = None
+        while end is None or len(self._buffer) < end:
+            if end is None and len(self._buffer) >= prefix_size:
+                try:
+                    header_bytes, body_bytes = policy_harness.frame_lengths(
+                        bytes(self._buffer[:prefix_size]), max_header_bytes=MAX_HEADER_BYTES,
+                        max_body_bytes=MAX_ACTION_BYTES)
+                except policy_harness.FrameError as error:
+                    self._not_a_frame(error)
+                    return None
+                end = prefix_size + header_bytes + body_bytes
+                continue
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            data = channel.read(left)
+            if not data:
+                return None  # over (b"") or out of time (None)
+            self._buffer += data
+        header = bytes(self._buffer[prefix_size:prefix_size + header_bytes])
+        # A copy: the engine may keep the arrays, and the buffer takes the next bytes.
+        body = bytearray(memoryview(self._buffer)[prefix_size + header_bytes:end])
+        del self._buffer[:end]
+        try:
+            return policy_harness.decode_frame(header, body,
+                                               dtypes=policy_harness.ACTION_DTYPES)
+        except policy_harness.FrameError as error:
+            self._not_a_frame(error)
+            return None
+
+    def _refuse(self, frame: policy_harness.Frame) -> None:
+        if frame.kind == "error":
+            self._fail(*_learner_error(frame.fields, self._where()))
+        else:
+            self._fail("not_a_frame", f"{self._where()}your policy wrote something that is "
+                                      f"not an action frame (a {frame.kind!r} frame)")
+
+    def _not_a_frame(self, error: policy_harness.FrameError) -> None:
+        self._fail("not_a_frame", f"{self._where()}your policy wrote something that is not an "
+                                  f"action frame ({error})")
+
+    def _fail(self, kind: FailureKind, message: str, traceback: str = "") -> None:
+        if self.failure is None:
+            self.failure = _Failure(kind, message, traceback)
+        self.conversation.stop()
 
     def _where(self) -> str:
-        return f"period {self.periods_sent}: " if self._expect == "action" else ""
+        return f"period {self.periods_sent}: " if self.ready_at is not None else ""
 
 
 class _ProxyPolicy:
-    """The engine's side: a Policy whose act() asks the sandboxed policy."""
+    """The engine's side: a Policy whose act() asks the sandboxed policy (the code goes in
+    first, if it has not yet, and the policy loads)."""
 
-    def __init__(self, conversation: _Conversation) -> None:
-        self._conversation = conversation
+    def __init__(self, link: _HarnessLink, job: _Job) -> None:
+        self._link = link
+        self._job = job
         self._stopped = False
-        self.waiting_s = 0.0
+        self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
         self.answers = 0
 
     def act(self, observation: Observation) -> Action:
+        link = self._link
         if self._stopped:
             raise _PolicyStopped
         frame = policy_harness.encode_frame("observation", observation)
         waited_from = time.perf_counter()
-        self._conversation.observations.put(frame)
-        answer = self._conversation.actions.get()
+        action = None
+        if (link.code_sent or link.send_code(self._job)) and (
+                link.ready_at is not None or link.load()):
+            action = link.ask(frame)
         self.waiting_s += time.perf_counter() - waited_from
-        if isinstance(answer, _Stopped):
+        if action is None:
             self._stopped = True
             raise _PolicyStopped
         self.answers += 1
-        return answer
+        return action
+
+
+# -- warm harnesses --------------------------------------------------------------------------
+
+class _WarmHarness:
+    """A harness started ahead in a sandbox and scratch of its own, waiting for a job. Serves
+    at most one run: the pool hands it out once (``claimed``), and a claimed harness belongs
+    to that run, which :meth:`discard` s it afterwards. ``claimed`` and ``ended`` change under
+    the pool's lock; reading its frames, under its own."""
+
+    def __init__(self, settings: _Settings, scratch: Path,
+                 on_end: Callable[[_WarmHarness], None]) -> None:
+        self.settings = settings
+        self.scratch = scratch
+        self.max_age_s = WARM_MAX_AGE_S
+        self.born = time.monotonic()
+        self.claimed = False
+        self.ended = False
+        self.conversation = _Conversation(prelude_seconds=self.max_age_s)
+        self.link = _HarnessLink(self.conversation)
+        self._reading = threading.Lock()
+        self._on_end = on_end
+        self.thread = threading.Thread(target=self._run, name="code-mode-warm-harness",
+                                       daemon=True)
+
+    def young(self) -> bool:
+        # Not in its last moments: its prelude's deadline must not beat the code to it.
+        margin = min(5.0, self.max_age_s / 10)
+        return not self.ended and time.monotonic() - self.born + margin < self.max_age_s
+
+    def await_waiting(self, timeout_s: float) -> bool:
+        """Until its harness is waiting for a job (True), ended, or ``timeout_s`` passed."""
+        with self._reading:
+            return self.link.await_waiting(timeout_s)
+
+    def discard(self) -> None:
+        """After its run: stop it if it still runs, wait for it to end, remove its scratch."""
+        self.conversation.stop()
+        self.thread.join()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _run(self) -> None:
+        try:
+            self.conversation.run(self.settings, self.scratch)
+        finally:
+            self._on_end(self)
+
+
+class _WarmPool:
+    """At most one warm harness per process, for the settings of the latest run. Thread-safe;
+    forgotten in a forked child (the parent's belongs to the parent); stopped at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slot: _WarmHarness | None = None
+        self._closed = False
+        os.register_at_fork(after_in_child=self._forget)
+        atexit.register(self.close)
+
+    def take(self, settings: _Settings) -> _WarmHarness | None:
+        """A harness for ``settings`` waiting for a job, now the caller's alone; or None
+        (start a cold one). Waits for one that is still starting (at most
+        :data:`WARM_WAIT_S`): it started before this run and is nearer ready than a cold start
+        would be. One made for other settings is stopped."""
+        with self._lock:
+            candidate, other = self._slot, None
+            if candidate is not None and candidate.settings != settings:
+                candidate, other, self._slot = None, candidate, None
+            if candidate is not None and candidate.young():
+                candidate.claimed = True
+                self._slot = None
+            else:
+                candidate = None
+        if other is not None:
+            other.conversation.stop()
+        if candidate is not None and not candidate.await_waiting(WARM_WAIT_S):
+            candidate.discard()  # it never got ready, or ended: nothing reached it
+            return None
+        return candidate
+
+    def refill(self, settings: _Settings) -> _WarmHarness | None:
+        """Start a harness for ``settings`` unless one is there already (one for other
+        settings is stopped); the one there now, or None after :meth:`close`.
+
+        Runs call this when they end, not when they begin: a harness starting (a sandbox,
+        an interpreter, numpy's import) would compete with the episode, and with the
+        learner's limits, for the CPU."""
+        with self._lock:
+            if self._closed:
+                return None
+            other = None
+            if self._slot is not None and self._slot.settings != settings:
+                other, self._slot = self._slot, None
+            if self._slot is None:
+                self._slot = self._start(settings)
+            harness = self._slot
+        if other is not None:
+            other.conversation.stop()
+        return harness
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            harness, self._slot = self._slot, None
+        if harness is not None:
+            harness.conversation.stop()
+            harness.thread.join(timeout=10)
+
+    def _start(self, settings: _Settings) -> _WarmHarness | None:
+        try:
+            scratch = _new_scratch(settings.scratch_root)
+        except OSError:
+            return None  # the next run makes its own and says what is wrong
+        harness = _WarmHarness(settings, scratch, on_end=self._ended)
+        harness.thread.start()
+        return harness
+
+    def _ended(self, harness: _WarmHarness) -> None:
+        result = harness.conversation.result
+        with self._lock:
+            harness.ended = True
+            if harness.claimed:
+                return  # its run cleans up
+            if self._slot is harness:
+                # Too old (its prelude's bound is its maximum age): another takes its place.
+                # One that failed or was stopped is not replaced here; the next run starts
+                # one (and, if the sandbox cannot start, says why).
+                too_old = result is not None and result.killed_by == "wall"
+                self._slot = (self._start(harness.settings) if too_old and not self._closed
+                              else None)
+        shutil.rmtree(harness.scratch, ignore_errors=True)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._slot = None
+        self._closed = False
+
+
+_warm_pool = _WarmPool()
 
 
 # -- one episode -----------------------------------------------------------------------------
 
-def _play(engine: Engine, world: Mapping[str, Any], conversation: _Conversation, *,
-          horizon: int, seed: int, scratch: Path, limits: sandbox.Limits, mode: sandbox.Mode,
-          started: float) -> CodeRun:
-    # -I: no PYTHON* variables, user site or script folder on sys.path (the harness loads
-    # policy.py by path); -B: no __pycache__ left in scratch.
-    worker = threading.Thread(
-        target=conversation.run, args=(["python", "-I", "-B", "harness.py"],),
-        kwargs={"scratch": scratch, "limits": limits, "mode": mode},
-        name="code-mode-sandbox", daemon=True)
-    proxy = _ProxyPolicy(conversation)
-    episode: Episode | None = None
+def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading.Thread,
+          begin: Callable[[], object], warm: bool) -> CodeRun | None:
+    """Simulate the episode against the sandboxed policy (``begin`` sets the sandbox going;
+    ``worker`` is the thread running it). None when the learner's code never reached the
+    sandbox (it ended before its clock started): nothing of theirs ran."""
+    conversation = link.conversation
+    proxy = _ProxyPolicy(link, job)
+    engine = episode.engine
+    result_episode: Episode | None = None
     rejected: MalformedAction | None = None
     simulate_started = time.perf_counter()
-    worker.start()
+    begin()
     try:
-        episode = engine.simulate(world, proxy, horizon=horizon, seed=seed)
+        result_episode = engine.simulate(episode.world, proxy, horizon=episode.horizon,
+                                         seed=episode.seed)
     except MalformedAction as error:
         rejected = error
     except _PolicyStopped:
         pass
     finally:
         simulate_s = time.perf_counter() - simulate_started
-        conversation.observations.put(_EpisodeOver(finished=episode is not None))
+        channel = conversation.channel
+        if result_episode is not None and channel is not None:
+            # The end frame (and end-of-file) lets the harness exit by itself.
+            channel.reply(sandbox.DialogueReply(send=_END_FRAME, close_stdin=True))
+        else:
+            conversation.stop()  # given up (or never started): stop it now
         worker.join()
     if conversation.error is not None:
         raise conversation.error
-    failure = conversation.failure
+    if not link.code_sent:
+        return None
+    failure = link.failure
     if rejected is not None:
         failure = _Failure("malformed_action", str(rejected)[:MESSAGE_CHARS])
-    elif failure is None and episode is None:
-        failure = _failure_from_result(conversation, limits)
+    elif failure is None and result_episode is None:
+        failure = _failure_from_result(link, episode.limits)
     result = conversation.result
     timings = CodeTimings(
-        total_s=time.perf_counter() - started, startup_s=conversation.startup_s,
-        policy_s=conversation.policy_s, engine_s=max(0.0, simulate_s - proxy.waiting_s),
-        periods=conversation.periods_sent)
+        total_s=time.perf_counter() - episode.started,
+        startup_s=None if link.ready_at is None else link.ready_at - episode.started,
+        policy_s=link.round_trips_s, engine_s=max(0.0, simulate_s - proxy.waiting_s),
+        periods=link.periods_sent, warm_start=warm)
     return CodeRun(
         status="finished" if failure is None else "failed",
-        episode=episode if failure is None else None,
+        episode=result_episode if failure is None else None,
         message=failure.message if failure else "",
         failure=failure.kind if failure else None,
         traceback=failure.traceback if failure else "",
@@ -329,12 +681,21 @@ def _play(engine: Engine, world: Mapping[str, Any], conversation: _Conversation,
         timings=timings, sandbox_result=result)
 
 
-def _failure_from_result(conversation: _Conversation, limits: sandbox.Limits) -> _Failure:
-    """Why the policy stopped answering, from how the sandbox run ended."""
+def _harness_did_not_start(conversation: _Conversation) -> sandbox.SandboxUnavailable:
     result = conversation.result
-    where = (f" and was stopped in period {conversation.periods_sent}"
-             if conversation.startup_s is not None else " and was stopped while loading "
-                                                        "policy.py")
+    if result is None:
+        return sandbox.SandboxUnavailable("the code-mode harness did not start")
+    lines = result.stderr.strip().splitlines()
+    detail = f" ({lines[-1][:MESSAGE_CHARS]})" if lines else ""
+    return sandbox.SandboxUnavailable(f"the code-mode harness did not start in the sandbox: "
+                                      f"{result.message()}{detail}")
+
+
+def _failure_from_result(link: _HarnessLink, limits: sandbox.Limits) -> _Failure:
+    """Why the policy stopped answering, from how the sandbox run ended."""
+    result = link.conversation.result
+    where = (f" and was stopped in period {link.periods_sent}"
+             if link.ready_at is not None else " and was stopped while loading policy.py")
     if result is None:
         return _Failure("stopped", "your policy stopped answering")
     killed_by = result.killed_by
@@ -358,7 +719,7 @@ def _failure_from_result(conversation: _Conversation, limits: sandbox.Limits) ->
                                       f"of files{where}")
     if killed_by is not None:
         return _Failure("stopped", f"{result.message()}{where}")
-    moment = (f"in period {conversation.periods_sent}" if conversation.startup_s is not None
+    moment = (f"in period {link.periods_sent}" if link.ready_at is not None
               else "while loading policy.py")
     return _Failure("exited", f"your policy's program ended {moment} without answering "
                               f"(exit status {result.exit_code}); act() must return an action "

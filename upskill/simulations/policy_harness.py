@@ -1,36 +1,46 @@
 """The code-mode harness: runs INSIDE the sandbox, with the lab runtime's Python, as ``harness.py``.
 
-It is copied into the run's scratch directory next to the learner's ``policy.py``, which must
-define ``act(observation) -> dict`` and may define ``reset(info)``. The engine stays outside
+It is copied into the run's scratch directory (and nothing else: the learner's code arrives
+in the first frame and the harness writes it to ``policy.py`` itself). That code must define
+``act(observation) -> dict`` and may define ``reset(info)``. The engine stays outside
 (:mod:`upskill.simulations.codemode`); this file only carries observations in and actions out,
 one period at a time, over the program's stdin and stdout:
 
-- before loading the policy it keeps private copies of stdin and stdout for the protocol and
-  points fd 0 at ``/dev/null`` and fd 1 at stderr, so ``print()`` and ``input()`` in the
-  learner's code cannot corrupt the conversation (prints end up on stderr, which the trusted
-  side shows as the learner's output);
-- it reads the ``start`` frame (``info``: engine name and horizon), loads ``policy.py``, calls
-  ``reset(info)`` if defined and answers ``ready``;
+- at start it keeps private copies of stdin and stdout for the protocol and points fd 0 at
+  ``/dev/null`` and fd 1 at stderr, so ``print()`` and ``input()`` in the learner's code
+  cannot corrupt the conversation (prints end up on stderr, which the trusted side shows as
+  the learner's output);
+- with numpy imported it says ``waiting`` and blocks until the ``start`` frame comes: that is
+  all a *warm* harness, started ahead of the learner's run, has done — no learner code has run
+  in it, so the trusted side may start the run's clock when it sends ``start``;
+- ``start`` carries ``code`` (the learner's source), ``info`` (engine name and horizon) and
+  ``max_action_values``: the harness writes ``policy.py``, loads it, calls ``reset(info)`` if
+  defined and answers ``ready``;
 - then, for every ``observation`` frame: ``act(observation)``, the result encoded as an
   ``action`` frame of float64 arrays (a number or a list becomes an array; anything else is an
   ``error`` frame saying what was wrong). An exception in the learner's code is an ``error``
   frame with its type, message and a traceback of the learner's own frames, and the harness
-  exits; end-of-file on stdin means the episode is over (exit status 0).
+  exits; an ``end`` frame or end-of-file on stdin means the episode is over (exit status 0).
 
-Frames (both directions): the 4 bytes ``USF1``, the header's length and the body's length
-(little-endian uint32 each), the header (UTF-8 JSON: ``kind``, ``scalars`` — name to number —,
-``arrays`` — ``[name, dtype, shape]`` in body order — and a few kind-specific fields), then the
-body: the arrays' raw little-endian bytes, back to back. Numbers travel as binary, so a
-1,000-value array costs 8 KB and one copy, not a JSON list.
+Frames (both directions): the 4 bytes ``USF2``, the header's length and the body's length
+(little-endian uint32 each), the header (UTF-8 JSON: ``kind``, ``scalars`` — ``[name, "i" or
+"f"]`` —, ``arrays`` — ``[name, dtype, shape]`` — and a few kind-specific fields), then the
+body: each scalar as 8 little-endian bytes (int64 or float64), then the arrays' raw
+little-endian bytes, back to back. The header describes only the layout, so it is the same
+every period: both sides build or parse it once per layout (a small cache keyed by the exact
+header bytes), and a period costs one copy of the arrays on each side, one ``write`` and
+(usually) one ``read``.
 
 Everything here is untrusted once the learner's code has run in this process: it could write
 any bytes to the protocol fd. The trusted side therefore decodes frames with the same strict
-:func:`decode_frame` used here, checks every action with the engine's ``check_action``, and
-computes the score itself. Standard library and numpy only; never imports Upskill.
+:func:`decode_frame` used here, into arrays of its own memory, checks every action with the
+engine's ``check_action``, and computes the score itself. Standard library and numpy only;
+never imports Upskill.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import json
@@ -63,7 +73,7 @@ __all__ = [
     "main",
 ]
 
-MAGIC: Final = b"USF1"
+MAGIC: Final = b"USF2"
 PREFIX: Final = struct.Struct("<4sII")  # magic, header bytes, body bytes
 # What may travel: observations in any of these (the engine's arrays as they are), actions
 # only as float64.
@@ -73,14 +83,23 @@ ACTION_DTYPES: Final = frozenset({"<f8"})
 MAX_ARRAYS: Final = 64
 MAX_DIMENSIONS: Final = 4
 MAX_NAME_CHARS: Final = 100
-# Frames the harness reads come from trusted code; these bound what it accepts anyway.
-MAX_OBSERVATION_HEADER_BYTES: Final = 1_000_000
+# Frames the harness reads come from trusted code (the start frame carries the learner's
+# source); these bound what it accepts anyway.
+MAX_OBSERVATION_HEADER_BYTES: Final = 64_000_000
 MAX_OBSERVATION_BODY_BYTES: Final = 1_000_000_000
 TRACEBACK_CHARS: Final = 2000
 MESSAGE_CHARS: Final = 500
 POLICY_FILE: Final = "policy.py"
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
+# Headers up to this size are remembered by their bytes (observations and actions are a few
+# hundred bytes); a start frame with the learner's source is parsed once and forgotten.
+_CACHED_HEADER_BYTES: Final = 4096
+_SCALAR_CODES: Final = {"i": "q", "f": "d"}
+# The first read of a frame asks for this much (or the last frame's size, if larger), so a
+# whole observation usually arrives in one read.
+_FIRST_READ_BYTES: Final = 65536
+_MAX_GUESS_BYTES: Final = 16 * 1024 * 1024
 
 Scalar: TypeAlias = int | float
 Values: TypeAlias = dict[str, "Scalar | npt.NDArray[Any]"]
@@ -103,29 +122,79 @@ class Frame:
 
 # -- frames ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Encoding:
+    header: bytes
+    scalars: struct.Struct
+
+
 def encode_frame(kind: str, values: Mapping[str, object] | None = None,
                  **fields: Any) -> bytes:
-    """One frame: numbers in ``values`` go into the header, numpy arrays into the body.
-    ``fields`` are extra JSON-serializable header entries (``info``, ``message``...)."""
-    scalars: dict[str, Scalar] = {}
-    arrays: list[list[Any]] = []
-    chunks: list[bytes] = []
+    """One frame: numbers in ``values`` (int64 or float64) and numpy arrays (of
+    :data:`OBSERVATION_DTYPES`, any shape) go into the body in their order; ``fields`` are
+    extra JSON-serializable header entries (``info``, ``message``...). The frame is a copy:
+    changing the arrays afterwards does not change it."""
+    scalar_layout: list[tuple[str, str]] = []
+    numbers: list[Scalar] = []
+    array_layout: list[tuple[str, str, tuple[int, ...]]] = []
+    arrays: list[memoryview] = []
     for name, value in (values or {}).items():
         if isinstance(value, np.ndarray):
-            array = np.asarray(value, order="C")  # (ascontiguousarray makes 0-d 1-d)
-            array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-            arrays.append([name, array.dtype.str, list(array.shape)])
-            chunks.append(array.tobytes())
-        elif isinstance(value, bool | int | float | np.integer | np.floating | np.bool_):
-            number = value.item() if isinstance(value, np.generic) else value
-            scalars[name] = number  # a bool is an int here
+            array = _wire_array(name, value)
+            array_layout.append((name, array.dtype.str, array.shape))
+            arrays.append(array.data)
+        elif isinstance(value, float | np.floating):
+            scalar_layout.append((name, "f"))
+            numbers.append(float(value))
+        elif isinstance(value, bool | int | np.integer | np.bool_):
+            scalar_layout.append((name, "i"))  # a bool is an int here
+            numbers.append(int(value))
         else:
             raise TypeError(f"cannot send {name!r}: {type(value).__name__} is neither a number "
                             f"nor a numpy array")
-    header = json.dumps({"kind": kind, "scalars": scalars, "arrays": arrays, **fields},
+    layout = (kind, tuple(scalar_layout), tuple(array_layout))
+    encoding = _encoding(layout, fields) if fields else _cached_encoding(layout)
+    try:
+        scalar_bytes = encoding.scalars.pack(*numbers)
+    except struct.error:
+        raise TypeError(f"cannot send the numbers {numbers!r:.200}: an integer does not fit in "
+                        f"64 bits") from None
+    body_bytes = len(scalar_bytes) + sum(array.nbytes for array in arrays)
+    # One copy of everything, straight from the arrays' memory.
+    return b"".join((PREFIX.pack(MAGIC, len(encoding.header), body_bytes), encoding.header,
+                     scalar_bytes, *arrays))
+
+
+def _wire_array(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``value`` itself when it can travel as it is (C order, little-endian), else a copy
+    that can."""
+    if value.flags.c_contiguous and value.dtype.str in OBSERVATION_DTYPES:
+        return value
+    array = np.asarray(value, order="C")  # (ascontiguousarray makes 0-d 1-d)
+    array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    if array.dtype.str not in OBSERVATION_DTYPES:
+        raise TypeError(f"cannot send {name!r}: arrays of {array.dtype} cannot travel (only "
+                        f"{', '.join(sorted(OBSERVATION_DTYPES))})")
+    return array
+
+
+Layout: TypeAlias = tuple[str, tuple[tuple[str, str], ...],
+                          tuple[tuple[str, str, tuple[int, ...]], ...]]
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_encoding(layout: Layout) -> _Encoding:
+    return _encoding(layout, {})
+
+
+def _encoding(layout: Layout, fields: Mapping[str, Any]) -> _Encoding:
+    kind, scalar_layout, array_layout = layout
+    header = json.dumps({"kind": kind, "scalars": [list(entry) for entry in scalar_layout],
+                         "arrays": [[name, dtype, list(shape)]
+                                    for name, dtype, shape in array_layout], **fields},
                         separators=(",", ":")).encode("utf-8")
-    body = b"".join(chunks)
-    return b"".join((PREFIX.pack(MAGIC, len(header), len(body)), header, body))
+    codes = "".join(_SCALAR_CODES[tag] for _name, tag in scalar_layout)
+    return _Encoding(header=header, scalars=struct.Struct(f"<{codes}"))
 
 
 def frame_lengths(prefix: bytes, *, max_header_bytes: int, max_body_bytes: int) -> tuple[int, int]:
@@ -142,10 +211,50 @@ def frame_lengths(prefix: bytes, *, max_header_bytes: int, max_body_bytes: int) 
     return header_bytes, body_bytes
 
 
-def decode_frame(header: bytes, body: bytearray | bytes, *,
+@dataclass(frozen=True)
+class _Decoding:
+    """What a header says about its frame's body, checked."""
+
+    kind: str
+    scalar_names: tuple[str, ...]
+    scalars: struct.Struct
+    # name, dtype, shape, offset in the body, number of values
+    arrays: tuple[tuple[str, np.dtype[Any], tuple[int, ...], int, int], ...]
+    body_bytes: int
+
+
+def decode_frame(header: bytes, body: bytearray | bytes | memoryview, *,
                  dtypes: frozenset[str]) -> Frame:
     """A frame from its header and body, checked strictly (the bytes may come from hostile
-    code): arrays only of ``dtypes`` that exactly fill the body, numbers only as numbers."""
+    code): arrays only of ``dtypes``, numbers only as int64 or float64, exactly filling the
+    body. The arrays are views of ``body`` (writable if it is), never copies."""
+    decoding: _Decoding | None = None
+    fields: dict[str, Any] = {}
+    if len(header) <= _CACHED_HEADER_BYTES:
+        decoding = _cached_decoding(bytes(header), dtypes)
+    if decoding is None:  # a header with fields of its own (or a long one): parse it fresh
+        decoding, fields = _decoding(header, dtypes)
+    if len(body) != decoding.body_bytes:
+        raise FrameError(f"its data holds {len(body)} bytes where its header describes "
+                         f"{decoding.body_bytes}")
+    values: Values = dict(zip(decoding.scalar_names, decoding.scalars.unpack_from(body),
+                              strict=True))
+    for name, dtype, shape, offset, count in decoding.arrays:
+        array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+        values[name] = array.reshape(shape) if len(shape) != 1 else array
+    return Frame(kind=decoding.kind, values=values, fields=fields)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_decoding(header: bytes, dtypes: frozenset[str]) -> _Decoding | None:
+    """The checked layout of a header without fields of its own; None for one with fields
+    (their values are handed out, so they are parsed each time). A header that fails the
+    checks raises and is not remembered."""
+    decoding, fields = _decoding(header, dtypes)
+    return None if fields else decoding
+
+
+def _decoding(header: bytes, dtypes: frozenset[str]) -> tuple[_Decoding, dict[str, Any]]:
     try:
         parsed = json.loads(header.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -153,35 +262,36 @@ def decode_frame(header: bytes, body: bytearray | bytes, *,
     if not isinstance(parsed, dict):
         raise FrameError("its header is not a JSON object")
     kind = parsed.pop("kind", None)
-    scalars = parsed.pop("scalars", {})
+    scalars = parsed.pop("scalars", [])
     arrays = parsed.pop("arrays", [])
     if not isinstance(kind, str):
         raise FrameError("its header names no kind")
-    if not isinstance(scalars, dict) or not isinstance(arrays, list):
+    if not isinstance(scalars, list) or not isinstance(arrays, list):
         raise FrameError("its header's scalars or arrays are malformed")
     if len(scalars) + len(arrays) > MAX_ARRAYS:
         raise FrameError(f"it has more than {MAX_ARRAYS} values")
-    values: Values = {}
-    for name, number in scalars.items():
-        _check_name(name, values)
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise FrameError(f"its scalar {name!r} is not a number")
-        values[name] = number
-    view = memoryview(body)
-    offset = 0
+    seen: set[str] = set()
+    scalar_names: list[str] = []
+    codes = ""
+    for entry in scalars:
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[1] in _SCALAR_CODES):
+            raise FrameError("a scalar entry of its header is malformed")
+        _check_name(entry[0], seen)
+        scalar_names.append(entry[0])
+        codes += _SCALAR_CODES[entry[1]]
+    offset = 8 * len(codes)
+    layout: list[tuple[str, np.dtype[Any], tuple[int, ...], int, int]] = []
     for entry in arrays:
-        name, dtype, shape = _array_entry(entry, dtypes)
-        _check_name(name, values)
+        name, dtype_name, shape = _array_entry(entry, dtypes)
+        _check_name(name, seen)
+        dtype = np.dtype(dtype_name)
         count = math.prod(shape)
-        size = count * np.dtype(dtype).itemsize
-        if offset + size > len(body):
-            raise FrameError(f"its array {name!r} runs past the end of the data")
-        values[name] = np.frombuffer(view[offset:offset + size], dtype=dtype,
-                                     count=count).reshape(shape)
-        offset += size
-    if offset != len(body):
-        raise FrameError("its data is longer than its arrays")
-    return Frame(kind=kind, values=values, fields=parsed)
+        layout.append((name, dtype, shape, offset, count))
+        offset += count * dtype.itemsize
+    decoding = _Decoding(kind=kind, scalar_names=tuple(scalar_names),
+                         scalars=struct.Struct(f"<{codes}"), arrays=tuple(layout),
+                         body_bytes=offset)
+    return decoding, parsed
 
 
 def _array_entry(entry: object, dtypes: frozenset[str]) -> tuple[str, str, tuple[int, ...]]:
@@ -197,11 +307,12 @@ def _array_entry(entry: object, dtypes: frozenset[str]) -> tuple[str, str, tuple
     return name, str(dtype), tuple(shape)
 
 
-def _check_name(name: object, seen: Mapping[str, object]) -> None:
+def _check_name(name: object, seen: set[str]) -> None:
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_CHARS:
         raise FrameError("a value's name is not a short string")
     if name in seen:
         raise FrameError(f"it names {name!r} twice")
+    seen.add(name)
 
 
 def action_arrays(action: object, *, max_values: int) -> dict[str, npt.NDArray[np.float64]]:
@@ -253,21 +364,40 @@ class _Channel:
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self._reader = os.fdopen(read_fd, "rb", buffering=0)
         self._write_fd = write_fd
+        self._early = b""  # bytes read past the end of the last frame
+        self._guess = _FIRST_READ_BYTES
 
     def read(self) -> Frame | None:
-        """The next frame, or None at end-of-file (the episode is over)."""
-        prefix = self._read_exactly(PREFIX.size)
-        if prefix is None:
-            return None
-        header_bytes, body_bytes = frame_lengths(
-            bytes(prefix), max_header_bytes=MAX_OBSERVATION_HEADER_BYTES,
-            max_body_bytes=MAX_OBSERVATION_BODY_BYTES)
-        header = self._read_exactly(header_bytes)
-        body = self._read_exactly(body_bytes)
-        if header is None or body is None:
-            return None
-        # A bytearray body makes the observation's arrays writable for the learner.
-        return decode_frame(bytes(header), body, dtypes=OBSERVATION_DTYPES)
+        """The next frame, or None at end-of-file (the episode is over).
+
+        Each frame is read into a buffer of its own, big enough for the last frame, so one
+        ``read`` usually brings all of it; its arrays are views of that buffer (no copy), and
+        writable: the learner may keep or change them without touching another period's."""
+        buffer = bytearray(max(self._guess, len(self._early)))
+        view = memoryview(buffer)
+        got = len(self._early)
+        view[:got] = self._early
+        total: int | None = None
+        while total is None or got < total:
+            if total is None and got >= PREFIX.size:
+                header_bytes, body_bytes = frame_lengths(
+                    bytes(view[:PREFIX.size]), max_header_bytes=MAX_OBSERVATION_HEADER_BYTES,
+                    max_body_bytes=MAX_OBSERVATION_BODY_BYTES)
+                total = PREFIX.size + header_bytes + body_bytes
+                if total > len(buffer):
+                    buffer = bytearray(total)
+                    buffer[:got] = view[:got]
+                    view = memoryview(buffer)
+                continue
+            count = self._reader.readinto(view[got:])
+            if not count:
+                return None
+            got += count
+        self._early = bytes(view[total:got])
+        self._guess = min(max(_FIRST_READ_BYTES, total), _MAX_GUESS_BYTES)
+        header_end = PREFIX.size + header_bytes
+        return decode_frame(bytes(view[PREFIX.size:header_end]), view[header_end:total],
+                            dtypes=OBSERVATION_DTYPES)
 
     def send(self, frame: bytes) -> None:
         # The learner's prints go out before the frame, in the order of the periods.
@@ -278,32 +408,26 @@ class _Channel:
             written = os.write(self._write_fd, view)
             view = view[written:]
 
-    def _read_exactly(self, size: int) -> bytearray | None:
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        got = 0
-        while got < size:
-            count = self._reader.readinto(view[got:])
-            if not count:
-                return None
-            got += count
-        return buffer
-
 
 def main() -> int:
     channel = _take_protocol_fds()
-    policy_path = Path.cwd() / POLICY_FILE
+    # Ready for a learner's code; a warm harness waits here, nobody's code loaded yet.
+    channel.send(encode_frame("waiting"))
     start = channel.read()
-    if start is None:
+    if start is None or start.kind == "end":
         return EXIT_OK
+    if start.kind != "start":
+        raise FrameError(f"the first frame must be 'start', not {start.kind!r}")
+    policy_path = Path.cwd() / POLICY_FILE
     max_values = int(start.fields.get("max_action_values", 10_000_000))
-    act = _start_policy(channel, policy_path, start.fields.get("info", {}))
+    act = _start_policy(channel, policy_path, start.fields.get("code"),
+                        start.fields.get("info", {}))
     if act is None:
         return EXIT_FAILED
     channel.send(encode_frame("ready"))
     while True:
         frame = channel.read()
-        if frame is None:
+        if frame is None or frame.kind == "end":
             return EXIT_OK
         try:
             action = act(frame.values)
@@ -318,11 +442,14 @@ def main() -> int:
         channel.send(encode_frame("action", arrays))
 
 
-def _start_policy(channel: _Channel, policy_path: Path,
+def _start_policy(channel: _Channel, policy_path: Path, code: object,
                   info: object) -> Callable[[Values], object] | None:
-    """The learner's act(), after loading policy.py and calling its reset(info); None (and
-    an error frame sent) when either fails."""
+    """The learner's act(), after writing ``code`` to policy.py, loading it and calling its
+    reset(info); None (and an error frame sent) when any of that fails."""
     try:
+        if not isinstance(code, str):
+            raise TypeError("the start frame carries no code")  # a bug of the trusted side
+        policy_path.write_text(code, encoding="utf-8")
         module = _load(policy_path)
     except BaseException as error:  # noqa: BLE001 - SystemExit included: all reported
         channel.send(_error_frame("load", error, policy_path))
