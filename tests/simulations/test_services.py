@@ -229,3 +229,12 @@ class TestPrivacyAndComparison:
         assert rows["net_cost"].best == 1  # lower is better
         assert rows["detection_rate"].best == 0  # higher is better
         assert rows["fraud_losses"].best is None  # not measured
+
+
+@pytest.mark.parametrize("slug", sorted(scenario_specs()))
+def test_a_first_run_starts_from_the_policy_to_beat(imported_sims: Path, learner: User,
+                                                   slug: str) -> None:
+    view = services.scenario_view(learner, slug)
+    run = services.run_parameters(learner, slug, view.values)
+    assert run.improvement == pytest.approx(0.0, abs=1e-9)
+    assert run.kpis == view.baseline["kpis"]

@@ -266,13 +266,16 @@ def _fixed_values(scenario: Scenario) -> dict[str, float | str]:
 
 def control_values(scenario: Scenario, given: Mapping[str, Any], *,
                    strict: bool = True) -> dict[str, float | str]:
-    """Every control's value for a run: the engine's defaults, the scenario's fixed values,
+    """Every control's value for a run: the engine's defaults overridden by the goal's
+    baseline policy (a learner starts from the policy to beat), the scenario's fixed values,
     then ``given`` for the controls the learner sets. With ``strict``, a value that is not
     allowed or a control the learner may not set is ``Invalid`` naming every problem;
     without, such values fall back to the defaults (presetting a form from an old run)."""
     engine = _engine(scenario)
-    controls = engine.controls(_world(scenario))
+    world = _world(scenario)
+    controls = engine.controls(world)
     values: dict[str, float | str] = {control.name: control.default for control in controls}
+    values.update(engine.baselines(world)[scenario.spec["goal"]["baseline"]])
     values.update(_fixed_values(scenario))
     allowed = set(scenario.spec["controls"])
     by_name = {control.name: control for control in controls}
@@ -398,8 +401,9 @@ def _fill_outcome(run: Run, scenario: Scenario, episode: Episode, runtime_s: flo
     run.debrief = engine.debrief(episode, world=_world(scenario), baseline=base_episode)
     goal = scenario.spec["goal"]
     kpi = _goal_kpi(engine, scenario)
-    value = float(episode.kpis[goal["kpi"]])
-    run.goal_value = _round(value)
+    # Both sides as stored (7 significant digits), so the baseline's own policy scores 0.
+    run.goal_value = _round(float(episode.kpis[goal["kpi"]]))
+    value = math.nan if run.goal_value is None else run.goal_value
     run.improvement = _improvement(value, float(baseline["kpis"][goal["kpi"]]), kpi.better)
     run.passed = (run.improvement is not None
                   and run.improvement >= float(goal["improve_by"]) - 1e-12)
