@@ -1,5 +1,5 @@
 import numpy  # noqa: F401 - loaded here so that its OpenBLAS is limited below
-import scipy.linalg  # noqa: F401 - scipy ships its own OpenBLAS
+import scipy.linalg  # type: ignore[import-untyped]  # noqa: F401 - scipy has its own OpenBLAS
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 from threadpoolctl import threadpool_limits
