@@ -717,10 +717,15 @@ def _failure_from_result(link: _HarnessLink, limits: sandbox.Limits) -> _Failure
     if killed_by == "disk":
         return _Failure("disk_limit", f"your policy wrote more than {limits.scratch_mb} MB "
                                       f"of files{where}")
-    if killed_by is not None:
-        return _Failure("stopped", f"{result.message()}{where}")
     moment = (f"in period {link.periods_sent}" if link.ready_at is not None
               else "while loading policy.py")
+    if killed_by == "dialogue":
+        # No failure was recorded, so the stop came from clearing up after the stream ended:
+        # the program had ended by itself, and the stop only beat its exit status in.
+        return _Failure("exited", f"your policy's program ended {moment} without answering; "
+                                  f"act() must return an action every period")
+    if killed_by is not None:
+        return _Failure("stopped", f"{result.message()}{where}")
     return _Failure("exited", f"your policy's program ended {moment} without answering "
                               f"(exit status {result.exit_code}); act() must return an action "
                               f"every period")
