@@ -42,6 +42,7 @@ __all__ = [
     "Policy",
     "Value",
     "check_array",
+    "check_values",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -221,3 +222,15 @@ def _within(values: FloatArray, minimum: float, maximum: float) -> bool:
     is wrong."""
     low, high = float(np.minimum.reduce(values)), float(np.maximum.reduce(values))
     return minimum <= low and high <= maximum and math.isfinite(low) and math.isfinite(high)
+
+
+def check_values(controls: tuple[Control, ...],
+                 values: Mapping[str, float | str]) -> dict[str, float | str]:
+    """Every control's value, checked (``Control.check``), defaults for those not given;
+    ``ValueError`` for a control the engine does not have or a value it does not allow."""
+    by_name = {control.name: control for control in controls}
+    unknown = sorted(set(values) - set(by_name))
+    if unknown:
+        raise ValueError(f"unknown control {unknown[0]!r}")
+    return {name: control.check(values.get(name, control.default))
+            for name, control in by_name.items()}

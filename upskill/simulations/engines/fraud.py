@@ -107,6 +107,7 @@ from upskill.simulations.engines.base import (
     Policy,
     Value,
     check_array,
+    check_values,
 )
 
 __all__ = ["ENGINE", "FraudEngine"]
@@ -508,12 +509,7 @@ class FraudEngine:
 
     def parameter_policy(self, world: Mapping[str, Any],
                          values: Mapping[str, float | str]) -> Policy:
-        controls = {control.name: control for control in self.controls(world)}
-        unknown = sorted(set(values) - set(controls))
-        if unknown:
-            raise ValueError(f"unknown control {unknown[0]!r}")
-        checked = {name: control.check(values.get(name, control.default))
-                   for name, control in controls.items()}
+        checked = check_values(self.controls(world), values)
         return RulePolicy(
             block_threshold=float(checked["block_threshold"]),
             review_threshold=float(checked["review_threshold"]),

@@ -96,6 +96,7 @@ from upskill.simulations.engines.base import (
     Observation,
     Policy,
     check_array,
+    check_values,
 )
 from upskill.simulations.engines.seasonality import named_profile, profile_from_monthly
 
@@ -395,12 +396,7 @@ class PolicyRule:
 
 def policy_rule(world: Mapping[str, Any], values: Mapping[str, float | str]) -> PolicyRule:
     """The rule the control values describe; ``ValueError`` for an unknown or invalid value."""
-    controls = {control.name: control for control in ENGINE.controls(world)}
-    unknown = sorted(set(values) - set(controls))
-    if unknown:
-        raise ValueError(f"unknown control {unknown[0]!r}")
-    checked = {name: control.check(values.get(name, control.default))
-               for name, control in controls.items()}
+    checked = check_values(ENGINE.controls(world), values)
     return PolicyRule(
         kind=str(checked["policy"]),
         reorder_point_periods=float(checked["reorder_point"]),
