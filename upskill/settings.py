@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "upskill.labs",
     "upskill.credentials",
     "upskill.simulations",
+    "upskill.mentoring",
+    "upskill.community",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +141,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "upskill.core.context_processors.notifications",
             ],
         },
     },

@@ -1,14 +1,17 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators, the landing page, notifications."""
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from upskill.core import jobs
+from upskill.core import jobs, notifications
+from upskill.core.errors import Invalid
 
 
 @never_cache
@@ -46,3 +49,31 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def landing(request: HttpRequest) -> HttpResponse:
     """The public front page: what Upskill is, in plain words."""
     return render(request, "core/landing.html")
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own notifications, newest first."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    return render(request, "core/notifications.html", {
+        "notifications": notifications.list_notifications(user),
+    })
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest) -> HttpResponse:
+    """Mark one notification (``id``) or all of them read; then go to its link or the list."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    raw = request.POST.get("id", "")
+    if raw and not raw.isdigit():
+        raise Invalid("That is not a notification.")
+    notification_id = int(raw) if raw else None
+    notifications.mark_read(user, notification_id)
+    target = request.POST.get("next", "")
+    if notification_id is not None and target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("notifications")
