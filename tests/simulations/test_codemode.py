@@ -534,6 +534,37 @@ def test_a_policy_in_a_warm_harness_sees_nothing_of_the_run_before(play: Any) ->
     assert looking.output == "['harness.py', 'policy.py'] [] False False False ['policy']\n"
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_engine_and_policy_take_turns_on_one_cpu_and_the_worker_gets_its_cpus_back(
+        play: Any, warm: bool) -> None:
+    allowed = os.sched_getaffinity(0)
+    require(len(allowed) > 1, "one CPU only: there is nothing to pin")
+    if warm:
+        assert play(GAIN_POLICY).ok  # leaves a warm harness for the next run
+    seen: list[set[int]] = []
+    original_simulate = ENGINE.simulate
+
+    def simulate(*args: Any, **kwargs: Any) -> Episode:
+        episode = original_simulate(*args, **kwargs)
+        seen.append(os.sched_getaffinity(0))  # the engine's thread, at the episode's end
+        return episode
+
+    ENGINE.simulate = simulate  # type: ignore[method-assign]
+    try:
+        run = play(policy("""
+            import os
+            if period == 1:
+                print(sorted(os.sched_getaffinity(0)))
+        """), warm=warm)
+    finally:
+        del ENGINE.simulate
+    assert run.ok and run.timings.warm_start is warm, run.message
+    [engine_cpus] = seen
+    assert len(engine_cpus) == 1, engine_cpus
+    assert run.output == f"{sorted(engine_cpus)}\n"  # the policy ran on the engine's CPU
+    assert os.sched_getaffinity(0) == allowed  # ... and the thread has all its CPUs again
+
+
 def test_the_clock_starts_when_the_code_reaches_the_warm_harness(play: Any) -> None:
     limits = replace(LIMITS, wall_seconds=3)
     assert play(GAIN_POLICY, limits=limits).ok  # leaves a harness waiting for these limits

@@ -46,6 +46,9 @@ fault and propagates (also when the harness itself cannot start: nothing of thei
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
+import functools
 import os
 import shutil
 import tempfile
@@ -173,7 +176,8 @@ def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, hori
         try:
             # The code goes in before the engine's set-up, which the policy's load overlaps.
             played = _play(episode, link, job, worker=warm_harness.thread,
-                           begin=lambda: link.send_code(job), warm=True)
+                           begin=lambda one_cpu: link.send_code(job, cpu=one_cpu.enter()),
+                           warm=True)
         finally:
             warm_harness.discard()
     if played is None:  # none was ready, or it ended before the code reached it
@@ -202,7 +206,7 @@ def _play_cold(episode: _Episode, job: _Job, settings: _Settings) -> CodeRun:
                                   name="code-mode-sandbox", daemon=True)
         # The code goes in at the first act(): the sandbox starts during the engine's set-up.
         played = _play(episode, _HarnessLink(conversation), job, worker=worker,
-                       begin=worker.start, warm=False)
+                       begin=lambda _one_cpu: worker.start(), warm=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if played is None:
@@ -228,9 +232,9 @@ class _Job:
     code: str
     info: Mapping[str, object]
 
-    def start_frame(self) -> bytes:
+    def start_frame(self, cpu: int | None) -> bytes:
         return policy_harness.encode_frame("start", code=self.code, info=dict(self.info),
-                                           max_action_values=MAX_ACTION_BYTES // 8)
+                                           max_action_values=MAX_ACTION_BYTES // 8, cpu=cpu)
 
 
 @dataclass(frozen=True)
@@ -347,14 +351,15 @@ class _HarnessLink:
         self.waiting = frame is not None and frame.kind == "waiting"
         return self.waiting
 
-    def send_code(self, job: _Job) -> bool:
+    def send_code(self, job: _Job, *, cpu: int | None = None) -> bool:
         """Send the learner's code, starting the run's clock; False if the run is over (or
-        the harness never got ready): nothing of theirs reached it."""
+        the harness never got ready): nothing of theirs reached it. With ``cpu`` the harness
+        moves to that CPU before it loads the code (see :class:`_OneCpu`)."""
         channel = self._channel()
         if channel is None or not self.await_waiting(None):
             return False
         # From here on the learner's code is in the sandbox: every limit counts.
-        self.code_sent = channel.reply(sandbox.DialogueReply(send=job.start_frame(),
+        self.code_sent = channel.reply(sandbox.DialogueReply(send=job.start_frame(cpu),
                                                              start_clock=True))
         return self.code_sent
 
@@ -460,9 +465,10 @@ class _ProxyPolicy:
     """The engine's side: a Policy whose act() asks the sandboxed policy (the code goes in
     first, if it has not yet, and the policy loads)."""
 
-    def __init__(self, link: _HarnessLink, job: _Job) -> None:
+    def __init__(self, link: _HarnessLink, job: _Job, one_cpu: _OneCpu) -> None:
         self._link = link
         self._job = job
+        self._one_cpu = one_cpu
         self._stopped = False
         self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
         self.answers = 0
@@ -474,7 +480,7 @@ class _ProxyPolicy:
         frame = policy_harness.encode_frame("observation", observation)
         waited_from = time.perf_counter()
         action = None
-        if (link.code_sent or link.send_code(self._job)) and (
+        if (link.code_sent or link.send_code(self._job, cpu=self._one_cpu.enter())) and (
                 link.ready_at is not None or link.load()):
             action = link.ask(frame)
         self.waiting_s += time.perf_counter() - waited_from
@@ -483,6 +489,57 @@ class _ProxyPolicy:
             raise _PolicyStopped
         self.answers += 1
         return action
+
+
+class _OneCpu:
+    """Engine and policy take turns, never running at once; on one CPU they hand over the
+    turn far faster than across two. A wake-up on another CPU goes through an
+    inter-processor interrupt: on the 2-vCPU machine of bench/simulations.py a pipe round trip
+    between two processes costs 50-140 µs across CPUs and 6 µs on one. So while an episode
+    plays, the engine's thread stays on the CPU it was on, and the start frame asks the
+    harness to move there too (before any learner code loads; their code could move away
+    again, which would only slow their own run). The thread's CPUs are given back when the
+    episode ends. Entered when the code is sent: the sandbox and its threads are started by
+    then (a cold start sends it at the first observation), so no thread or process created
+    for other work inherits the pin."""
+
+    def __init__(self) -> None:
+        self._previous: set[int] | None = None
+
+    def enter(self) -> int | None:
+        """Pin this thread to its current CPU; the CPU, or None where that is not possible
+        (no ``sched_getcpu``, or a single allowed CPU anyway)."""
+        cpu = _current_cpu()
+        if cpu is None or self._previous is not None:
+            return None
+        try:
+            allowed = os.sched_getaffinity(0)
+            if len(allowed) < 2 or cpu not in allowed:
+                return None
+            os.sched_setaffinity(0, {cpu})
+        except OSError:
+            return None
+        self._previous = allowed
+        return cpu
+
+    def leave(self) -> None:
+        if self._previous is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, self._previous)
+            self._previous = None
+
+
+def _current_cpu() -> int | None:
+    try:
+        cpu = int(_libc().sched_getcpu())
+    except (OSError, AttributeError):
+        return None
+    return cpu if cpu >= 0 else None
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 # -- warm harnesses --------------------------------------------------------------------------
@@ -627,17 +684,18 @@ _warm_pool = _WarmPool()
 # -- one episode -----------------------------------------------------------------------------
 
 def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading.Thread,
-          begin: Callable[[], object], warm: bool) -> CodeRun | None:
+          begin: Callable[[_OneCpu], object], warm: bool) -> CodeRun | None:
     """Simulate the episode against the sandboxed policy (``begin`` sets the sandbox going;
     ``worker`` is the thread running it). None when the learner's code never reached the
     sandbox (it ended before its clock started): nothing of theirs ran."""
     conversation = link.conversation
-    proxy = _ProxyPolicy(link, job)
+    one_cpu = _OneCpu()
+    proxy = _ProxyPolicy(link, job, one_cpu)
     engine = episode.engine
     result_episode: Episode | None = None
     rejected: MalformedAction | None = None
     simulate_started = time.perf_counter()
-    begin()
+    begin(one_cpu)
     try:
         result_episode = engine.simulate(episode.world, proxy, horizon=episode.horizon,
                                          seed=episode.seed)
@@ -646,6 +704,7 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
     except _PolicyStopped:
         pass
     finally:
+        one_cpu.leave()
         simulate_s = time.perf_counter() - simulate_started
         channel = conversation.channel
         if result_episode is not None and channel is not None:

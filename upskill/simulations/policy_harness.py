@@ -13,9 +13,9 @@ one period at a time, over the program's stdin and stdout:
 - with numpy imported it says ``waiting`` and blocks until the ``start`` frame comes: that is
   all a *warm* harness, started ahead of the learner's run, has done — no learner code has run
   in it, so the trusted side may start the run's clock when it sends ``start``;
-- ``start`` carries ``code`` (the learner's source), ``info`` (engine name and horizon) and
-  ``max_action_values``: the harness writes ``policy.py``, loads it, calls ``reset(info)`` if
-  defined and answers ``ready``;
+- ``start`` carries ``code`` (the learner's source), ``info`` (engine name and horizon),
+  ``max_action_values`` and ``cpu`` (the CPU to run on, or null): the harness moves to that
+  CPU, writes ``policy.py``, loads it, calls ``reset(info)`` if defined and answers ``ready``;
 - then, for every ``observation`` frame: ``act(observation)``, the result encoded as an
   ``action`` frame of float64 arrays (a number or a list becomes an array; anything else is an
   ``error`` frame saying what was wrong). An exception in the learner's code is an ``error``
@@ -40,6 +40,7 @@ never imports Upskill.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import io
@@ -418,6 +419,7 @@ def main() -> int:
         return EXIT_OK
     if start.kind != "start":
         raise FrameError(f"the first frame must be 'start', not {start.kind!r}")
+    _move_to_cpu(start.fields.get("cpu"))
     policy_path = Path.cwd() / POLICY_FILE
     max_values = int(start.fields.get("max_action_values", 10_000_000))
     act = _start_policy(channel, policy_path, start.fields.get("code"),
@@ -440,6 +442,14 @@ def main() -> int:
             channel.send(encode_frame("error", stage="action", type="", message=str(problem)))
             return EXIT_FAILED
         channel.send(encode_frame("action", arrays))
+
+
+def _move_to_cpu(cpu: object) -> None:
+    """Run on the engine's CPU, as the start frame asks (codemode's ``_OneCpu`` says why);
+    where that is not allowed, stay where we are."""
+    if type(cpu) is int:
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(0, {cpu})
 
 
 def _start_policy(channel: _Channel, policy_path: Path, code: object,
