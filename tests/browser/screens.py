@@ -49,6 +49,7 @@ from upskill.assessment.models import (
     Item,
 )
 from upskill.catalog import services as catalog_services
+from upskill.core import notifications
 from upskill.credentials import services as credentials
 from upskill.credentials.models import Credential, Portfolio
 from upskill.labs import services as labs
@@ -424,6 +425,15 @@ def with_two_simulation_runs(learner: User, root: Path) -> None:
         simulations.run_parameters(learner, SCENARIO, {"reorder_point": reorder_point})
 
 
+def with_notifications(learner: User, _root: Path) -> None:
+    notifications.notify(learner, kind="reply", subject="A mentor answered your question",
+                         body="Open the thread to read the answer.", url="/dashboard/",
+                         email=False)
+    read = notifications.notify(learner, kind="reminder", subject="Your session is tomorrow",
+                                email=False)
+    notifications.mark_read(learner, read.pk)
+
+
 SCREENS = [
     Screen("landing", "/"),
     Screen("signup", "/account/signup/"),
@@ -543,6 +553,11 @@ SCREENS = [
     Screen("staff-credential", "/staff/credentials/", who=LEARNER, catalog=True,
            prepare=with_a_revoked_credential_as_staff, arrive=open_the_staff_page,
            shows="The report was unfounded"),
+    # Notifications.
+    Screen("notifications-empty", "/notifications/", who=LEARNER, shows="Nothing new"),
+    Screen("notifications", "/notifications/", who=LEARNER, catalog=True,
+           prepare=with_notifications,
+           shows="A mentor answered your question"),
     # Business simulations.
     Screen("simulations", "/simulations/", who=LEARNER, catalog=True, prepare=with_simulations,
            shows=SCENARIO_TITLE),
