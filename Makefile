@@ -100,6 +100,7 @@ bench: setup
 	$(PY) -m bench.credentials
 	$(PY) -m bench.exam_start
 	$(PY) -m bench.simulations
+	$(PY) -m bench.mentor_matching
 
 clean:
 	rm -rf $(VENV) frontend/node_modules tools/vc-js/node_modules upskill/static/dist var

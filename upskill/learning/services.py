@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -35,6 +36,11 @@ from upskill.learning.mastery import (
 )
 from upskill.learning.models import CoursePin, Enrollment, LessonProgress
 
+if TYPE_CHECKING:
+    from upskill.catalog.models import Role
+    from upskill.learning.planning import PathView
+    from upskill.learning.profile import SkillProfile
+
 __all__ = [
     "FIT_KNOWLEDGE_JOB",
     "MASTERED_AT",
@@ -50,6 +56,7 @@ __all__ = [
     "fit_knowledge",
     "is_mastered",
     "knowledge_params",
+    "learning_path",
     "mastery_for",
     "move_to_current_release",
     "open_lesson",
@@ -58,6 +65,7 @@ __all__ = [
     "record_evidence",
     "record_practice",
     "schedule_knowledge_fit",
+    "skill_profile",
     "store_knowledge_fit",
     "weekly_progress",
 ]
@@ -219,3 +227,18 @@ def weekly_progress(user: User, goal_minutes: int) -> dict[str, int]:
         minutes=Sum("lesson__minutes"))["minutes"] or 0
     percent = min(100, round(100 * done / goal_minutes)) if goal_minutes else 0
     return {"done_minutes": int(done), "goal_minutes": goal_minutes, "percent": percent}
+
+
+def skill_profile(user: User, role: Role) -> SkillProfile:
+    """The learner's skill profile for ``role`` (estimates, gaps, readiness); read-only. The
+    caller has checked that whoever sees it may (mentoring: the learner's consent)."""
+    from upskill.learning.profile import skill_profile as build  # profile imports services
+
+    return build(user, role)
+
+
+def learning_path(user: User, role: Role) -> PathView:
+    """The learner's planned path for ``role``; read-only (the caller checks who may see it)."""
+    from upskill.learning.planning import learning_path as build  # planning imports services
+
+    return build(user, role)
