@@ -218,6 +218,9 @@ LABS_SCRATCH_DIR = Path(os.environ.get("UPSKILL_LABS_SCRATCH_DIR",
                                        str(VAR_DIR / "labs" / "scratch")))
 LABS_SANDBOX_MODE = os.environ.get("UPSKILL_LABS_SANDBOX_MODE", "secure")
 
+# Mentoring (upskill.mentoring): the largest recording of a live session a host may publish.
+MENTORING_RECORDING_MAX_MB = int(os.environ.get("UPSKILL_MENTORING_RECORDING_MAX_MB", "2048"))
+
 # Credentials (upskill.credentials): the public address absolute URLs in credentials use, the
 # issuer's identity (did:web of a domain, or did:key of the current key when no domain is set)
 # and where the Ed25519 signing key comes from: a PEM secret file, or (embedded mode only) keys

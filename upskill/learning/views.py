@@ -16,6 +16,7 @@ from upskill.catalog.models import Lesson, Skill
 from upskill.learning import profile as profiles
 from upskill.learning import services
 from upskill.learning.services import CourseState, Mastery
+from upskill.mentoring import services as mentoring
 
 
 def _user(request: HttpRequest) -> User:
@@ -98,6 +99,9 @@ def _render_lesson(request: HttpRequest, state: CourseState, current: Lesson,
         "count": len(ordered),
         "feedback": feedback,
         "mastery": mastery,
+        # A live lesson shows its session, and once published its recording.
+        "live": mentoring.live_for_lesson(_user(request), current.ref)
+        if current.kind == Lesson.Kind.LIVE else None,
     })
 
 

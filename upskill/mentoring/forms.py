@@ -82,3 +82,17 @@ class LiveSessionForm(forms.Form):
     capacity = forms.IntegerField(label=_("Seats"), min_value=1, max_value=1000, initial=30)
     join_url = forms.URLField(label=_("Join link (https://…)"), max_length=500,
                               assume_scheme="https")
+    lesson_ref = forms.SlugField(
+        label=_("Course lesson reference (optional)"), max_length=120, required=False,
+        help_text=_("The ref of a course's live lesson: that lesson then shows this session, "
+                    "and afterwards its recording."))
+
+
+class RecordingForm(forms.Form):
+    """The recording of a live session that has ended, with its captions."""
+
+    video = forms.FileField(label=_("Recording (WebM, MP4, Ogg or MP3)"),
+                            widget=forms.ClearableFileInput(
+                                attrs={"accept": "video/webm,video/mp4,video/ogg,audio/*"}))
+    captions = forms.FileField(label=_("Captions (WebVTT, .vtt)"),
+                               widget=forms.ClearableFileInput(attrs={"accept": ".vtt,text/vtt"}))

@@ -170,6 +170,14 @@ class LiveSession(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A course's `live` lesson names its session by this slug (the lesson's `ref`); the lesson
+    # shows the session, and afterwards its recording as a recorded lecture.
+    lesson_ref = models.SlugField(max_length=120, null=True, blank=True, unique=True)
+    # After the session: the recording, its WebVTT captions and the transcript built from them.
+    recording = models.FileField(upload_to="live-recordings/", blank=True)
+    captions = models.FileField(upload_to="live-recordings/", blank=True)
+    transcript = models.JSONField(default=list, blank=True)  # paragraphs of plain text
+    recording_published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["start"]

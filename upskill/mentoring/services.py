@@ -25,6 +25,7 @@ their own zone, download a calendar entry, get a reminder the day before
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -48,6 +50,7 @@ from upskill.core import jobs
 from upskill.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from upskill.core.notifications import notify
 from upskill.learning import services as learning
+from upskill.mentoring import captions as captions_module
 from upskill.mentoring import matching, schedule
 from upskill.mentoring.models import (
     MAX_CAPACITY,
@@ -90,10 +93,13 @@ __all__ = [
     "join_live",
     "learner_progress",
     "list_live_sessions",
+    "list_recordings",
     "live_attendance",
+    "live_for_lesson",
     "live_ics",
     "mentors_for_skills",
     "open_slots",
+    "publish_recording",
     "register_live",
     "respond_to_proposal",
     "run_matching",
@@ -775,6 +781,7 @@ LIVE_HOSTS = (PlatformRole.MENTOR, PlatformRole.AUTHOR, PlatformRole.STAFF)
 LIVE_MINUTES = (15, 240)
 LIVE_HORIZON = timedelta(days=180)
 LIVE_JOIN_OPENS = timedelta(minutes=15)
+_LESSON_REF = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_LIVE_CAPACITY = 1000
 
 
@@ -793,11 +800,13 @@ def _clean_join_url(url: str) -> str:
 
 @transaction.atomic
 def schedule_live_session(actor: User, *, title: str, description: str, start: datetime,
-                          minutes: int, capacity: int, join_url: str,
+                          minutes: int, capacity: int, join_url: str, lesson_ref: str = "",
                           now: datetime | None = None) -> LiveSession:
     """A mentor, instructor or staff member schedules a live session; the reminder job is
-    queued for 24 h before it. ``PermissionDenied`` for anyone else, ``Invalid`` for bad
-    values (nothing saved)."""
+    queued for 24 h before it. With ``lesson_ref`` the course lesson of kind ``live`` whose
+    ``ref`` it is shows this session (and later its recording). ``PermissionDenied`` for
+    anyone else, ``Invalid`` for bad values and ``Conflict`` for a ``lesson_ref`` another
+    session has (nothing saved)."""
     if not can_host_live(actor):
         raise PermissionDenied(_("Only mentors and instructors schedule live sessions."))
     title = _clean_text(title, _("a title"))[:160]
@@ -811,15 +820,28 @@ def schedule_live_session(actor: User, *, title: str, description: str, start: d
     if not 1 <= capacity <= MAX_LIVE_CAPACITY:
         raise Invalid(_("Capacity is 1 to %d people.") % MAX_LIVE_CAPACITY)
     start = start.astimezone(UTC)
+    ref = _clean_lesson_ref(lesson_ref)
     live = LiveSession.objects.create(
         host=actor, title=title, description=_clean_text(description, "", required=False),
         start=start, end=start + timedelta(minutes=minutes), capacity=capacity,
-        join_url=_clean_join_url(join_url))
+        join_url=_clean_join_url(join_url), lesson_ref=ref)
     if start - REMINDER_BEFORE > now:
         jobs.enqueue(LIVE_REMINDER_JOB, {"live": live.pk},
                      dedupe_key=f"{LIVE_REMINDER_JOB}:{live.pk}",
                      run_after=start - REMINDER_BEFORE)
     return live
+
+
+def _clean_lesson_ref(value: str) -> str | None:
+    ref = (value or "").strip()
+    if not ref:
+        return None
+    if not _LESSON_REF.fullmatch(ref):
+        raise Invalid(_("The lesson reference is a slug: lowercase letters, digits and "
+                        "hyphens."))
+    if LiveSession.objects.filter(lesson_ref=ref).exists():
+        raise Conflict(_("Another live session already has the lesson reference %s.") % ref)
+    return ref
 
 
 @dataclass(frozen=True)
@@ -832,6 +854,12 @@ class LiveView:
     is_host: bool
     host_name: str
     can_join: bool  # the link is open now (15 minutes before the start until the end)
+    ended: bool = False
+    # the recording, once published: where to play it, its captions, the transcript
+    recording_url: str = ""
+    captions_url: str = ""
+    transcript: tuple[str, ...] = ()
+    can_publish: bool = False  # the host (or staff), after the end
 
 
 def _actor_zone(actor: User) -> ZoneInfo:
@@ -842,13 +870,20 @@ def _live_view(actor: User, live: LiveSession, now: datetime, zone: ZoneInfo) ->
     taken = live.registrations.count()
     registered = live.registrations.filter(learner=actor).exists()
     is_host = live.host_id == actor.pk
+    published = live.recording_published_at is not None
+    ended = live.end <= now and live.status == LiveSession.Status.SCHEDULED
     return LiveView(
         live=live, when=schedule.format_in_zone(live.start, zone),
         ends=schedule.format_in_zone(live.end, zone, with_date=False), registered=registered,
         seats_left=max(0, live.capacity - taken), is_host=is_host,
         host_name=display_name(live.host),
         can_join=(registered or is_host) and live.status == LiveSession.Status.SCHEDULED
-        and live.start - LIVE_JOIN_OPENS <= now < live.end)
+        and live.start - LIVE_JOIN_OPENS <= now < live.end,
+        ended=ended,
+        recording_url=live.recording.url if published else "",
+        captions_url=live.captions.url if published else "",
+        transcript=tuple(live.transcript) if published else (),
+        can_publish=ended and (is_host or actor.is_staff))
 
 
 def list_live_sessions(actor: User, *, now: datetime | None = None) -> list[LiveView]:
@@ -858,6 +893,111 @@ def list_live_sessions(actor: User, *, now: datetime | None = None) -> list[Live
     rows = (LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED, end__gt=now)
             .select_related("host__profile"))
     return [_live_view(actor, live, now, zone) for live in rows]
+
+
+def list_recordings(actor: User) -> list[LiveView]:
+    """Past live sessions whose recording is published, newest first, in the actor's zone."""
+    now = timezone.now()
+    zone = _actor_zone(actor)
+    rows = (LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED,
+                                       recording_published_at__isnull=False)
+            .select_related("host__profile").order_by("-start"))
+    return [_live_view(actor, live, now, zone) for live in rows]
+
+
+def live_for_lesson(actor: User, lesson_ref: str, *,
+                    now: datetime | None = None) -> LiveView | None:
+    """The live session a course's ``live`` lesson names by its ``ref``, as the actor sees it
+    (None when no session has that reference yet, or it was cancelled)."""
+    if not lesson_ref:
+        return None
+    live = (LiveSession.objects.select_related("host__profile")
+            .filter(lesson_ref=lesson_ref, status=LiveSession.Status.SCHEDULED).first())
+    if live is None:
+        return None
+    return _live_view(actor, live, now or timezone.now(), _actor_zone(actor))
+
+
+def publish_recording(actor: User, live_id: int, *, video: UploadedFile[bytes],
+                      captions: UploadedFile[bytes], now: datetime | None = None) -> LiveSession:
+    """After a live session, its host (or staff) publishes the recording with WebVTT captions:
+    the session then plays as a recorded lecture (video, captions track, transcript built from
+    the captions) on its page and in the course lesson that names it. Publishing again
+    replaces both files. Registrants are told once, at the first publication.
+    ``PermissionDenied`` for anyone else; ``Conflict`` before the end or for a cancelled
+    session; ``Invalid`` for a video that is not WebM, MP4, Ogg or MP3, too large, or captions
+    that are not usable WebVTT (nothing saved, the earlier recording stays)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        live = LiveSession.objects.select_for_update().filter(pk=live_id).first()
+        if live is None:
+            raise NotFound(_("No such live session."))
+        if live.host_id != actor.pk and not actor.is_staff:
+            raise PermissionDenied(_("Only the host publishes the recording."))
+        if live.status != LiveSession.Status.SCHEDULED:
+            raise Conflict(_("This live session was cancelled."))
+        if live.end > now:
+            raise Conflict(_("Publish the recording after the session has ended."))
+        extension = _video_kind(video)
+        try:
+            read = captions_module.read_captions(_bounded_read(
+                captions, captions_module.MAX_CAPTION_BYTES))
+        except captions_module.BadCaptions as bad:
+            raise Invalid(str(bad)) from None
+        old_files = [f.name for f in (live.recording, live.captions) if f and f.name]
+        first = live.recording_published_at is None
+        live.recording.save(f"live-{live.pk}{extension}", video, save=False)
+        captions.seek(0)
+        live.captions.save(f"live-{live.pk}.vtt", captions, save=False)
+        live.transcript = list(read.paragraphs)
+        live.recording_published_at = now
+        live.save(update_fields=["recording", "captions", "transcript",
+                                 "recording_published_at"])
+        storage = live.recording.storage
+        stale = [name for name in old_files if name not in {live.recording.name,
+                                                               live.captions.name}]
+
+        def remove_replaced_files() -> None:
+            for name in stale:
+                storage.delete(name)
+
+        transaction.on_commit(remove_replaced_files)
+        if first:
+            for registration in live.registrations.select_related("learner"):
+                notify(registration.learner, kind="mentoring.live_recording",
+                       subject=_("Recording ready: %s") % live.title,
+                       body=_("The recording of the live session, with captions and a "
+                              "transcript, is ready to watch."),
+                       url=_site_path("mentoring:live", live.pk))
+    return live
+
+
+# The first bytes of the media kinds a recording may be (what browsers play in <video>).
+_MEDIA_SIGNATURES = ((b"\x1a\x45\xdf\xa3", ".webm"), (b"OggS", ".ogg"), (b"ID3", ".mp3"))
+
+
+def _video_kind(upload: UploadedFile[bytes]) -> str:
+    """The file's extension by its content (not its name); ``Invalid`` for anything else."""
+    limit_mb = settings.MENTORING_RECORDING_MAX_MB
+    if upload.size is None or upload.size > limit_mb * 1024 * 1024:
+        raise Invalid(_("The recording is over %d MB.") % limit_mb)
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, extension in _MEDIA_SIGNATURES:
+        if head.startswith(signature):
+            return extension
+    if head[4:8] == b"ftyp":
+        return ".mp4"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return ".mp3"
+    raise Invalid(_("The recording must be a WebM, MP4, Ogg or MP3 file."))
+
+
+def _bounded_read(upload: UploadedFile[bytes], limit: int) -> bytes:
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    return bytes(data)
 
 
 def get_live_session(actor: User, live_id: int, *, now: datetime | None = None) -> LiveView:

@@ -26,5 +26,7 @@ urlpatterns = [
     path("mentoring/live/<int:live_id>/register/", views.live_register, name="live_register"),
     path("mentoring/live/<int:live_id>/join/", views.live_join, name="live_join"),
     path("mentoring/live/<int:live_id>/cancel/", views.live_cancel, name="live_cancel"),
+    path("mentoring/live/<int:live_id>/recording/", views.live_recording,
+         name="live_recording"),
     path("mentoring/live/<int:live_id>/session.ics", views.live_invite, name="live_invite"),
 ]

@@ -22,7 +22,13 @@ from upskill.accounts.models import User
 from upskill.catalog import services as catalog
 from upskill.core.errors import Conflict, Invalid, PermissionDenied
 from upskill.mentoring import schedule, services
-from upskill.mentoring.forms import LiveSessionForm, MentorProfileForm, NotesForm, RequestForm
+from upskill.mentoring.forms import (
+    LiveSessionForm,
+    MentorProfileForm,
+    NotesForm,
+    RecordingForm,
+    RequestForm,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -270,7 +276,8 @@ def invite(request: HttpRequest, session_id: int) -> HttpResponse:
 def live_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     return render(request, "mentoring/live_list.html", {
-        "views": services.list_live_sessions(user), "can_host": services.can_host_live(user)})
+        "views": services.list_live_sessions(user), "can_host": services.can_host_live(user),
+        "recordings": services.list_recordings(user)})
 
 
 @login_required
@@ -291,9 +298,10 @@ def live_new(request: HttpRequest) -> HttpResponse:
                 live = services.schedule_live_session(
                     user, title=data["title"], description=data["description"],
                     start=data["start"], minutes=data["minutes"], capacity=data["capacity"],
-                    join_url=data["join_url"])
-            except Invalid as refused:
+                    join_url=data["join_url"], lesson_ref=data["lesson_ref"])
+            except (Invalid, Conflict) as refused:
                 form.add_error(None, refused.detail)
+                status = refused.status
             else:
                 messages.success(request, _("Live session scheduled."))
                 return redirect("mentoring:live", live.pk)
@@ -303,10 +311,37 @@ def live_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def live(request: HttpRequest, live_id: int) -> HttpResponse:
+    return _render_live(request, live_id, RecordingForm())
+
+
+def _render_live(request: HttpRequest, live_id: int, recording_form: RecordingForm,
+                 status: int = 200) -> HttpResponse:
     user = _user(request)
     view = services.get_live_session(user, live_id)
     attendance = services.live_attendance(user, live_id) if view.is_host else []
-    return render(request, "mentoring/live.html", {"view": view, "attendance": attendance})
+    return render(request, "mentoring/live.html", {
+        "view": view, "attendance": attendance, "recording_form": recording_form},
+        status=status)
+
+
+@login_required
+@require_POST
+def live_recording(request: HttpRequest, live_id: int) -> HttpResponse:
+    """The host publishes the recording and its captions (the session becomes a recorded
+    lecture); a refused upload is shown on the form with 400 and the earlier one stays."""
+    form = RecordingForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.publish_recording(_user(request), live_id,
+                                       video=form.cleaned_data["video"],
+                                       captions=form.cleaned_data["captions"])
+        except Invalid as refused:
+            form.add_error(None, refused.detail)
+        else:
+            messages.success(request, _("The recording is published with its captions and "
+                                        "transcript."))
+            return redirect("mentoring:live", live_id)
+    return _render_live(request, live_id, form, status=400)
 
 
 @login_required
