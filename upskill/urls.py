@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("upskill.simulations.urls")),
     path("", include("upskill.mentoring.urls")),
     path("", include("upskill.community.urls")),
+    path("", include("upskill.community.review_urls")),
     path("api/v1/", api.urls),
     path("credentials/", vc_api.urls),
     path("notifications/", core_views.notification_list, name="notifications"),

@@ -558,6 +558,12 @@ SCREENS = [
     Screen("notifications", "/notifications/", who=LEARNER, catalog=True,
            prepare=with_notifications,
            shows="A mentor answered your question"),
+    # Community and mentoring.
+    Screen("community", "/community/", who=LEARNER, shows="Discussions of your courses"),
+    Screen("study-groups", "/community/groups/", who=LEARNER, shows="Start a group"),
+    Screen("mentoring", "/mentoring/", who=LEARNER),
+    Screen("live-sessions", "/mentoring/live/", who=LEARNER,
+           shows="No live sessions are scheduled"),
     # Business simulations.
     Screen("simulations", "/simulations/", who=LEARNER, catalog=True, prepare=with_simulations,
            shows=SCENARIO_TITLE),
