@@ -13,12 +13,14 @@ from upskill.accounts.endpoints import router as me_router
 from upskill.assessment.endpoints import exams_router
 from upskill.assessment.endpoints import router as diagnostic_router
 from upskill.catalog.endpoints import router as catalog_router
+from upskill.community.endpoints import router as community_router
 from upskill.core.apierrors import CODES_BY_STATUS, error_response
 from upskill.core.errors import DomainError
 from upskill.credentials.endpoints import router as credentials_router
 from upskill.credentials.endpoints import vc_api_router
 from upskill.labs.endpoints import router as labs_router
 from upskill.learning.endpoints import router as learning_router
+from upskill.mentoring.endpoints import router as mentoring_router
 
 api = NinjaAPI(
     title="Upskill API",
@@ -38,6 +40,8 @@ api.add_router("/diagnostic", diagnostic_router)
 api.add_router("/exams", exams_router)
 api.add_router("/labs", labs_router)
 api.add_router("/credentials", credentials_router)
+api.add_router("/community", community_router)
+api.add_router("/mentoring", mentoring_router)
 
 # The VC-API at its conventional paths (POST /credentials/verify, /credentials/issue), which
 # external test suites and wallets call; same authentication and error shape as /api/v1.

@@ -20,19 +20,31 @@ from upskill.catalog.models import Role
 
 
 class Board(models.Model):
-    """The discussion board of a course (``lesson_slug`` empty) or of one of its lessons."""
+    """The discussion board of a course (``lesson_slug`` empty), of one of its lessons, or of a
+    study group (``group`` set, no course): a group board is open to its members only."""
 
-    course_slug = models.SlugField(max_length=80)
+    course_slug = models.SlugField(max_length=80, blank=True)
     lesson_slug = models.SlugField(max_length=100, blank=True, default="")
+    group = models.ForeignKey("StudyGroup", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="boards", help_text="set: the group's own board")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["course_slug", "lesson_slug"],
+                                    condition=models.Q(group__isnull=True),
                                     name="one_board_per_course_or_lesson"),
+            models.UniqueConstraint(fields=["group"], condition=models.Q(group__isnull=False),
+                                    name="one_board_per_study_group"),
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=True) & ~models.Q(course_slug="")
+                | models.Q(group__isnull=False, course_slug="", lesson_slug=""),
+                name="board_of_a_course_or_a_group"),
         ]
 
     def __str__(self) -> str:
+        if self.group_id is not None:
+            return f"group {self.group_id}"
         return f"{self.course_slug}/{self.lesson_slug}" if self.lesson_slug else self.course_slug
 
 
@@ -239,4 +251,36 @@ class StudyGroupMembership(models.Model):
         return f"{self.user_id} in {self.group_id}"
 
 
+class StudyGroupRequest(models.Model):
+    """A learner's "find me a group" for a target role: waiting in the role's pool until a
+    group is found (placed) or they withdraw. One waiting request per person."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        PLACED = "placed", _("Placed in a group")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="study_group_requests")
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="study_group_requests")
+    pace_hours_per_week = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    group = models.ForeignKey(StudyGroup, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="requests", help_text="where the person was placed")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="placed or withdrawn")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=models.Q(status="waiting"),
+                                    name="one_waiting_group_request_per_person"),
+        ]
+        indexes = [models.Index(fields=["role", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} for {self.role_id} ({self.status})"
+
+
+from upskill.community.review_content_models import *  # noqa: E402, F403
 from upskill.community.review_models import *  # noqa: E402, F403

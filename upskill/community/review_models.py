@@ -96,7 +96,7 @@ class TrainingExample(models.Model):
 
 
 class WriteUp(models.Model):
-    """An author's write-up in a round (one per author)."""
+    """An author's write-up in a round (one per author), or a study group's shared one."""
 
     activity = models.ForeignKey(PeerReviewActivity, on_delete=models.CASCADE,
                                  related_name="write_ups")
@@ -105,6 +105,9 @@ class WriteUp(models.Model):
     study_group = models.ForeignKey("community.StudyGroup", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="peer_write_ups",
                                     help_text="its members never review it")
+    shared = models.BooleanField(
+        default=False, help_text="the group's one shared write-up: any member edits it until "
+        "reviewing starts, every member sees its grade; ``author`` is who submitted it first")
     text_markdown = models.TextField()
     text_html = models.TextField(help_text="sanitized at save time; the only form shown")
     submitted_at = models.DateTimeField(default=timezone.now)
@@ -113,6 +116,12 @@ class WriteUp(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["activity", "author"],
                                     name="one_write_up_per_author_and_activity"),
+            models.UniqueConstraint(fields=["activity", "study_group"],
+                                    condition=models.Q(shared=True),
+                                    name="one_shared_write_up_per_group_and_activity"),
+            models.CheckConstraint(condition=models.Q(shared=False)
+                                   | models.Q(study_group__isnull=False),
+                                   name="a_shared_write_up_has_a_group"),
         ]
         ordering = ["submitted_at", "pk"]
 

@@ -11,6 +11,15 @@ takes the acting person (``actor``) and checks permission itself:
   anonymity applies, and notifications name nobody.
 - A reviewer must have submitted a write-up and passed training before being given one.
 
+Group projects: a study group may hand in one shared write-up per round (``WriteUp.shared``):
+any member submits it and any member may edit it until reviewing starts; every member reads
+it, is told of its reviews and sees its grade and feedback; no member reviews it (nor is
+assigned it). A member counts as having submitted, so may review others; each member owes the
+round's ``n`` reviews personally, and sees the group's grade once *they* have given them (or
+the round has closed) — one member's diligence does not release the grade to the others. A
+person has one write-up in a round: their own or their group's, never both (submitting the
+other is a Conflict). Who is "in the group" is read from the memberships at the time.
+
 Assignment is serialized per round (the round's row is locked), so two reviewers asking at
 once never both take the last free place. Grades are settled whenever a review arrives and
 whenever a round's pages are read after the deadline, so no clock job is needed for a round to
@@ -24,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -85,7 +94,9 @@ MAX_COMMENT_CHARS = 5_000
 
 
 def _is_staff(user: User) -> bool:
-    return accounts.has_role(user, PlatformRole.STAFF)
+    """Who runs rounds and sees names: staff and instructors (the author role)."""
+    return (accounts.has_role(user, PlatformRole.STAFF)
+            or accounts.has_role(user, PlatformRole.AUTHOR))
 
 
 def _name(user: User) -> str:
@@ -127,7 +138,7 @@ def create_activity(actor: User, *, slug: str, title: str, rubric: Mapping[str, 
     (``lab_slug``) or standalone with a ``prompt``. All or nothing.
     """
     if not _is_staff(actor):
-        raise PermissionDenied(_("Only staff create peer review rounds."))
+        raise PermissionDenied(_("Only staff and instructors create peer review rounds."))
     try:
         parsed = reviewing.Rubric.from_dict(rubric)
     except reviewing.InvalidRubric as error:
@@ -165,13 +176,46 @@ def get_activity(slug: str) -> PeerReviewActivity:
 # --------------------------------------------------------------------------- write-ups
 
 
+def _write_up_of(actor: User, activity: PeerReviewActivity) -> WriteUp | None:
+    """The actor's write-up in the round: their own (or the shared one they submitted), else
+    the shared write-up of a study group they belong to."""
+    own = WriteUp.objects.filter(activity=activity, author=actor).first()
+    if own is not None:
+        return own
+    return (WriteUp.objects.filter(activity=activity, shared=True,
+                                   study_group__memberships__user=actor)
+            .order_by("pk").first())
+
+
+def _may_read_as_author(actor: User, write_up: WriteUp) -> bool:
+    if write_up.author_id == actor.pk:
+        return True
+    return write_up.shared and StudyGroupMembership.objects.filter(
+        group_id=write_up.study_group_id, user=actor).exists()
+
+
+def _authors(write_up: WriteUp) -> list[User]:
+    """Who is told about the write-up's reviews and grade: its author, and for a shared
+    write-up every current member of the group."""
+    people = [write_up.author]
+    if write_up.shared:
+        people += list(User.objects.filter(
+            study_group_memberships__group_id=write_up.study_group_id, is_active=True,
+        ).exclude(pk=write_up.author_id))
+    return people
+
+
 def submit_write_up(actor: User, activity: PeerReviewActivity, text: str, *,
-                    study_group_id: int | None = None,
+                    study_group_id: int | None = None, shared: bool = False,
                     now: datetime | None = None) -> WriteUp:
     """Submit (or, until someone is reviewing it, replace) the actor's write-up.
 
     Before the deadline only. ``study_group_id`` must be a group the actor belongs to; its
-    members will never review this write-up.
+    members will never review this write-up. With ``shared`` it is the group's one write-up
+    for the round: the first member submits it, any member replaces it until reviewing
+    starts. Refused (Conflict) when it would give someone two write-ups in the round: a
+    member who has their own, or whom another group's shared write-up covers. Serialized by
+    the write-up's row and the unique constraints (a race is a Conflict, not a duplicate).
     """
     now = _now(now)
     if now >= activity.deadline:
@@ -181,13 +225,29 @@ def submit_write_up(actor: User, activity: PeerReviewActivity, text: str, *,
         raise Invalid(_("Write something before submitting."))
     if len(text) > MAX_WRITE_UP_CHARS:
         raise Invalid(_("A write-up has at most %d characters.") % MAX_WRITE_UP_CHARS)
+    if shared and study_group_id is None:
+        raise Invalid(_("Choose the study group the write-up is shared with."))
     if study_group_id is not None and not StudyGroupMembership.objects.filter(
             group_id=study_group_id, user=actor).exists():
         raise PermissionDenied(_("You are not a member of that study group."))
+    if shared and study_group_id is not None:
+        try:
+            with transaction.atomic():
+                return _submit_shared(actor, activity, text, study_group_id, now)
+        except IntegrityError:
+            raise Conflict(_("Another member submitted the group's write-up at the same "
+                             "moment; open the round again to see it.")) from None
+    covering = _write_up_of(actor, activity)
+    if covering is not None and covering.author_id != actor.pk:
+        raise Conflict(_("Your study group handed in one write-up for all its members; edit "
+                         "that one instead."))
     with transaction.atomic():
         existing = WriteUp.objects.select_for_update().filter(activity=activity,
                                                               author=actor).first()
         if existing is not None:
+            if existing.shared:
+                raise Conflict(_("This is your study group's shared write-up; submit it as the "
+                                 "group's."))
             if existing.assignments.exists():
                 raise Conflict(_("Your write-up is being reviewed; it can no longer change."))
             existing.text_markdown, existing.text_html = text, render_markdown(text)
@@ -200,27 +260,58 @@ def submit_write_up(actor: User, activity: PeerReviewActivity, text: str, *,
                                       study_group_id=study_group_id, submitted_at=now)
 
 
+def _submit_shared(actor: User, activity: PeerReviewActivity, text: str, group_id: int,
+                   now: datetime) -> WriteUp:
+    existing = WriteUp.objects.select_for_update().filter(
+        activity=activity, study_group_id=group_id, shared=True).first()
+    if existing is not None:
+        if existing.assignments.exists():
+            raise Conflict(_("Your group's write-up is being reviewed; it can no longer "
+                             "change."))
+        existing.text_markdown, existing.text_html = text, render_markdown(text)
+        existing.submitted_at = now
+        existing.save(update_fields=["text_markdown", "text_html", "submitted_at"])
+        return existing
+    members = list(StudyGroupMembership.objects.filter(group_id=group_id)
+                   .values_list("user_id", flat=True))
+    if WriteUp.objects.filter(activity=activity).filter(
+            Q(author_id__in=members)
+            | Q(shared=True, study_group__memberships__user_id__in=members)).exists():
+        raise Conflict(_("Someone in this group already has a write-up in this round (their "
+                         "own or another group's), so the group cannot hand in one for all "
+                         "its members."))
+    return WriteUp.objects.create(activity=activity, author=actor, study_group_id=group_id,
+                                  shared=True, text_markdown=text,
+                                  text_html=render_markdown(text), submitted_at=now)
+
+
 @dataclass(frozen=True)
 class WriteUpView:
     id: int
     activity_title: str
     text_html: str
     author_name: str  # empty unless the reader is the author or staff
+    group_name: str = ""  # a shared write-up, for its group's members and staff
 
 
 def read_write_up(actor: User, write_up_id: int) -> WriteUpView:
-    """A write-up for its author, staff, or a reviewer assigned to it (who sees no name)."""
-    write_up = WriteUp.objects.select_related("activity", "author").filter(
+    """A write-up for its author (every member of the group, for a shared one), staff, or a
+    reviewer assigned to it (who sees no name, not even the group's)."""
+    write_up = WriteUp.objects.select_related("activity", "author", "study_group").filter(
         pk=write_up_id).first()
     if write_up is None:
         raise NotFound(_("There is no such write-up."))
-    if write_up.author_id == actor.pk or _is_staff(actor):
+    group = write_up.study_group.name if write_up.shared and write_up.study_group else ""
+    if _is_staff(actor) or write_up.author_id == actor.pk:
         name = _name(write_up.author)
+    elif _may_read_as_author(actor, write_up):
+        return WriteUpView(write_up.pk, write_up.activity.title, write_up.text_html, "", group)
     elif write_up.assignments.filter(reviewer=actor).exists():
         name = ""
     else:
         raise PermissionDenied(_("You can read a peer's write-up only while reviewing it."))
-    return WriteUpView(write_up.pk, write_up.activity.title, write_up.text_html, name)
+    return WriteUpView(write_up.pk, write_up.activity.title, write_up.text_html, name,
+                       group if name else "")
 
 
 # --------------------------------------------------------------------------- training
@@ -329,7 +420,7 @@ def request_review(actor: User, activity: PeerReviewActivity, *,
     Serialized per round; the lease runs ``activity.lease_hours``.
     """
     now = _now(now)
-    if not WriteUp.objects.filter(activity=activity, author=actor).exists():
+    if _write_up_of(actor, activity) is None:
         raise PermissionDenied(_("Submit your own write-up before reviewing others."))
     if not _training_complete(actor, activity):
         raise PermissionDenied(_("Finish the training examples before reviewing."))
@@ -416,10 +507,11 @@ def submit_review(actor: User, assignment_id: int, scores: Mapping[str, str], co
                                            comment_html=render_markdown(comment), created_at=now)
         assignment.status, assignment.completed_at = ReviewAssignment.Status.COMPLETED, now
         assignment.save(update_fields=["status", "completed_at"])
-        notifications.notify(
-            write_up.author, kind="peer_review.received",
-            subject=_("A peer reviewed your write-up for “%s”") % activity.title,
-            url=reverse("peer_review:feedback", args=[activity.slug]), email=False)
+        for person in _authors(write_up):
+            notifications.notify(
+                person, kind="peer_review.received",
+                subject=_("A peer reviewed your write-up for “%s”") % activity.title,
+                url=reverse("peer_review:feedback", args=[activity.slug]), email=False)
         _settle_write_up(activity, write_up, now)
     return review
 
@@ -458,18 +550,19 @@ def _settle_write_up(activity: PeerReviewActivity, write_up: WriteUp, now: datet
         PeerGrade.objects.filter(write_up=write_up).delete()
         StaffEscalation.objects.create(write_up=write_up, reason=outcome.escalation.reason,
                                        created_at=now)
-        notifications.notify(
-            write_up.author, kind="peer_review.escalated",
-            subject=_("Staff will grade your write-up for “%s”") % activity.title,
-            url=feedback_url)
+        for person in _authors(write_up):
+            notifications.notify(
+                person, kind="peer_review.escalated",
+                subject=_("Staff will grade your write-up for “%s”") % activity.title,
+                url=feedback_url)
     elif outcome.state == "graded" and outcome.grade is not None:
         _grade, created = PeerGrade.objects.update_or_create(write_up=write_up, defaults={
             "criteria": outcome.grade.criteria, "total": outcome.grade.total,
             "max_total": rubric.max_total, "reviews": outcome.grade.reviews,
             "short": outcome.short, "computed_at": now})
-        if created:
+        for person in _authors(write_up) if created else []:
             notifications.notify(
-                write_up.author, kind="peer_review.graded",
+                person, kind="peer_review.graded",
                 subject=_("Your write-up for “%s” has a grade") % activity.title,
                 url=feedback_url)
 
@@ -516,8 +609,8 @@ def activity_page(actor: User, activity: PeerReviewActivity, *,
               StudyGroupMembership.objects.filter(user=actor).select_related("group")]
     return ActivityPage(
         activity=activity, rubric=rubric_of(activity),
-        write_up=WriteUp.objects.filter(activity=activity, author=actor).first(),
-        groups=groups, training=training_page(actor, activity), requirement=requirement,
+        write_up=_write_up_of(actor, activity), groups=groups,
+        training=training_page(actor, activity), requirement=requirement,
         assignments=list(ReviewAssignment.objects.filter(
             write_up__activity=activity, reviewer=actor).order_by("started_at", "pk")),
         accuracy=accuracy, open_for_write_ups=now < activity.deadline,
@@ -561,7 +654,7 @@ def feedback_page(actor: User, activity: PeerReviewActivity, *,
     ``"owe_reviews"`` and ``requirement`` says how many are missing.
     """
     now = _now(now)
-    write_up = WriteUp.objects.filter(activity=activity, author=actor).first()
+    write_up = _write_up_of(actor, activity)
     if write_up is None:
         raise NotFound(_("You have not submitted a write-up in this round."))
     with transaction.atomic():
@@ -627,19 +720,23 @@ def staff_overview(actor: User, activity: PeerReviewActivity, *,
                    now: datetime | None = None) -> StaffOverview:
     """Everything about the round, with names: staff only."""
     if not _is_staff(actor):
-        raise PermissionDenied(_("Only staff see who wrote and who reviewed."))
+        raise PermissionDenied(_("Only staff and instructors see who wrote and who reviewed."))
     settle(activity, now=_now(now))
     rubric = rubric_of(activity)
     accuracy = _accuracies(activity)
     names = {user.pk: _name(user)
              for user in User.objects.filter(pk__in=accuracy).select_related("profile")}
     rows = []
-    for write_up in activity.write_ups.select_related("author__profile"):
+    for write_up in activity.write_ups.select_related("author__profile", "study_group"):
         reviews = [(_name(r.assignment.reviewer), rubric.total(r.scores),
                     accuracy.get(r.assignment.reviewer_id))
                    for r in PeerReview.objects.filter(assignment__write_up=write_up)
                    .select_related("assignment__reviewer__profile")]
-        rows.append(StaffRow(write_up, _name(write_up.author), reviews,
+        author_name = _name(write_up.author)
+        if write_up.shared and write_up.study_group is not None:
+            author_name = _("%(group)s (group write-up, handed in by %(name)s)") % {
+                "group": write_up.study_group.name, "name": author_name}
+        rows.append(StaffRow(write_up, author_name, reviews,
                              PeerGrade.objects.filter(write_up=write_up).first(),
                              StaffEscalation.objects.filter(write_up=write_up).first()))
     return StaffOverview(activity, rubric, rows,
@@ -650,7 +747,7 @@ def resolve_escalation(actor: User, escalation_id: int, scores: Mapping[str, str
                        note: str = "", *, now: datetime | None = None) -> PeerGrade:
     """Staff grade an escalated write-up with the rubric; the author is told (no names)."""
     if not _is_staff(actor):
-        raise PermissionDenied(_("Only staff grade escalated write-ups."))
+        raise PermissionDenied(_("Only staff and instructors grade escalated write-ups."))
     now = _now(now)
     escalation = (StaffEscalation.objects.select_related("write_up__activity")
                   .filter(pk=escalation_id).first())
@@ -668,10 +765,11 @@ def resolve_escalation(actor: User, escalation_id: int, scores: Mapping[str, str
                 "by_staff": True, "computed_at": now})
         escalation.resolved_at, escalation.resolved_by, escalation.note = now, actor, note
         escalation.save(update_fields=["resolved_at", "resolved_by", "note"])
-        notifications.notify(
-            escalation.write_up.author, kind="peer_review.graded",
-            subject=_("Your write-up for “%s” has a grade") % activity.title,
-            url=reverse("peer_review:feedback", args=[activity.slug]))
+        for person in _authors(escalation.write_up):
+            notifications.notify(
+                person, kind="peer_review.graded",
+                subject=_("Your write-up for “%s” has a grade") % activity.title,
+                url=reverse("peer_review:feedback", args=[activity.slug]))
     return grade
 
 
@@ -686,7 +784,8 @@ def list_activities(actor: User, *, now: datetime | None = None) -> list[Activit
     """Peer-review rounds the actor can take part in (before the deadline) or took part in,
     soonest deadline first. Names nobody."""
     now = _now(now)
-    mine = set(WriteUp.objects.filter(author=actor).values_list("activity_id", flat=True))
+    mine = set(WriteUp.objects.filter(Q(author=actor) | Q(
+        shared=True, study_group__memberships__user=actor)).values_list("activity_id", flat=True))
     rows = PeerReviewActivity.objects.filter(Q(deadline__gt=now) | Q(pk__in=mine))
     return [ActivityLink(activity=row, submitted=row.pk in mine, open=row.deadline > now)
             for row in rows.order_by("deadline", "pk")[:50]]

@@ -61,7 +61,8 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
     group = request.POST.get("study_group") or None
     try:
         services.submit_write_up(user, round_, text, study_group_id=(
-            _int(group, _("The study group")) if group else None))
+            _int(group, _("The study group")) if group else None),
+            shared=request.POST.get("shared") == "1")
     except DomainError as refused:
         page = services.activity_page(user, round_)
         return render(request, "community/review_activity.html", {

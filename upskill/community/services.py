@@ -7,6 +7,14 @@ itself, so a page and any future API enforce the same rules:
 
 - Any signed-in, active person may read the boards of a course they can open (a course of
   the catalog, on the release they study) and post there, unless suspended.
+- A study group's board is open to its members only: to anyone else (moderators included)
+  every URL of it (board, thread, post) is NotFound. A post from it that members flag still
+  reaches the moderation page, where moderators act on it (decision: reported content is the
+  one exception to the group's privacy). Its questions are not routed to mentors, and
+  @mentions there reach members only.
+- "Find me a group" (:func:`find_study_group`) places a learner in the best open group of
+  their target role at once, or keeps them in the role's waiting pool until
+  :data:`MIN_COHORT` people wait, when :mod:`upskill.community.cohorts` forms the groups.
 - Only the author edits or deletes a post. Nobody votes on their own post; one vote per
   person and post. Only the asker (or staff) accepts an answer, on question threads.
 - Moderators are staff and mentors (decision, documented in the module and the report):
@@ -27,11 +35,13 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum, Value
@@ -44,7 +54,8 @@ from django.utils.translation import gettext as _
 from upskill.accounts import services as accounts
 from upskill.accounts.models import TIMEZONE_CHOICES, PlatformRole, Profile, User
 from upskill.catalog import services as catalog
-from upskill.catalog.models import Course, Lesson
+from upskill.catalog.models import Course, Lesson, Role
+from upskill.community import cohorts
 from upskill.community.models import (
     Board,
     Flag,
@@ -52,10 +63,12 @@ from upskill.community.models import (
     Post,
     StudyGroup,
     StudyGroupMembership,
+    StudyGroupRequest,
     Suspension,
     Thread,
     Vote,
 )
+from upskill.community.review_content import can_open_rounds, open_round
 from upskill.community.review_services import (
     ActivityLink,
     activity_page,
@@ -82,6 +95,7 @@ from upskill.learning import services as learning
 from upskill.mentoring import services as mentoring
 
 __all__ = [
+    "COHORT_MAX_SIZE",
     "DUPLICATE_WINDOW",
     "FLAGS_TO_HIDE",
     "GROUP_SIZE",
@@ -89,6 +103,7 @@ __all__ = [
     "MAX_SUSPENSION_DAYS",
     "MAX_TITLE_CHARS",
     "MENTOR_MAX_SUSPENSION_DAYS",
+    "MIN_COHORT",
     "MIN_TITLE_CHARS",
     "NEW_ACCOUNT_AGE",
     "NEW_ACCOUNT_MAX_LINKS",
@@ -97,20 +112,26 @@ __all__ = [
     "ROUTE_AFTER",
     "ROUTE_JOB",
     "ActivityLink",
+    "AnyBoardView",
     "BoardLink",
     "BoardView",
     "CommunityHub",
     "Draft",
+    "GroupBoardView",
+    "GroupSearch",
     "GroupView",
     "ModerationQueue",
+    "Placement",
     "PostView",
     "SimilarThread",
     "ThreadPage",
     "ThreadSummary",
+    "WaitingView",
     "accept_answer",
     "active_suspension",
     "activity_page",
     "assignment_page",
+    "can_open_rounds",
     "clear_accepted_answer",
     "community_hub",
     "create_activity",
@@ -119,9 +140,11 @@ __all__ = [
     "dismiss_flags",
     "edit_post",
     "feedback_page",
+    "find_study_group",
     "flag_post",
     "get_activity",
     "get_post_for_edit",
+    "group_search",
     "hide_post",
     "is_moderator",
     "join_study_group",
@@ -134,6 +157,8 @@ __all__ = [
     "mention_handle",
     "moderation_queue",
     "open_board",
+    "open_group_board",
+    "open_round",
     "preview_thread",
     "read_write_up",
     "record_routing",
@@ -156,6 +181,7 @@ __all__ = [
     "training_page",
     "unhide_post",
     "vote",
+    "withdraw_group_request",
 ]
 
 ROUTE_JOB: Final = "community.route_unanswered"
@@ -270,10 +296,51 @@ def open_board(actor: object, course_slug: str, lesson_slug: str = "") -> BoardV
     return BoardView(board=board, course=course, lesson=lesson)
 
 
+@dataclass(frozen=True)
+class GroupBoardView:
+    """A study group's own board: open to the group's members only."""
+
+    board: Board
+    group: StudyGroup
+
+    @property
+    def title(self) -> str:
+        return self.group.name
+
+    @property
+    def url(self) -> str:
+        return reverse("community:group", args=[self.group.slug])
+
+
+AnyBoardView = BoardView | GroupBoardView
+
+
+def _is_group_member(actor: User, group_id: int) -> bool:
+    return StudyGroupMembership.objects.filter(group_id=group_id, user=actor).exists()
+
+
 def _check_can_see(actor: User, board: Board) -> None:
-    """A board is open to whoever can open its course (staff included: a board of a course
-    that left the catalog has no page to show)."""
+    """A course board is open to whoever can open its course (staff included: a board of a
+    course that left the catalog has no page to show). A group board is open to the group's
+    members only; to anybody else it does not exist (NotFound, so its existence, title and
+    posts stay private, whatever URL is tried)."""
+    if board.group_id is not None:
+        if not _is_group_member(actor, board.group_id):
+            raise NotFound(_("There is no such discussion."))
+        return
     _course_for(actor, board.course_slug)
+
+
+def open_group_board(actor: object, slug: str) -> GroupBoardView:
+    """The board of a study group the actor belongs to (made on first visit). NotFound for
+    an unknown group and for a group the actor is not a member of."""
+    person = _require_person(actor)
+    group = StudyGroup.objects.filter(slug=slug).first()
+    if group is None or not _is_group_member(person, group.pk):
+        raise NotFound(_("There is no study group %s.") % slug if group is None
+                       else _("Only the group's members can read its discussions."))
+    board, _created = Board.objects.get_or_create(group=group)
+    return GroupBoardView(board=board, group=group)
 
 
 @dataclass(frozen=True)
@@ -285,12 +352,14 @@ class ThreadSummary:
     url: str
 
 
-def list_threads(actor: object, view: BoardView) -> list[ThreadSummary]:
+def list_threads(actor: object, view: AnyBoardView) -> list[ThreadSummary]:
     """The newest threads of a board. A course board also lists its lessons' threads."""
     person = _require_person(actor)
     _check_can_see(person, view.board)
     threads = Thread.objects.select_related("board", "author__profile")
-    if view.lesson is None:
+    if isinstance(view, GroupBoardView):
+        threads = threads.filter(board=view.board)
+    elif view.lesson is None:
         threads = threads.filter(board__course_slug=view.board.course_slug)
     else:
         threads = threads.filter(board=view.board)
@@ -328,7 +397,7 @@ class PostView:
 @dataclass(frozen=True)
 class ThreadPage:
     thread: Thread
-    board: BoardView
+    board: AnyBoardView
     opening: PostView
     replies: list[PostView]
     can_reply: bool
@@ -339,7 +408,8 @@ class ThreadPage:
 
 
 def _get_thread(thread_id: int) -> Thread:
-    thread = Thread.objects.select_related("board", "author__profile").filter(pk=thread_id).first()
+    thread = (Thread.objects.select_related("board__group", "author__profile")
+              .filter(pk=thread_id).first())
     if thread is None:
         raise NotFound(_("There is no discussion %d.") % thread_id)
     return thread
@@ -399,7 +469,9 @@ def thread_page(actor: object, thread_id: int) -> ThreadPage:
     )
 
 
-def _board_view_of(actor: User, board: Board) -> BoardView:
+def _board_view_of(actor: User, board: Board) -> AnyBoardView:
+    if board.group is not None:
+        return GroupBoardView(board=board, group=board.group)
     course = _course_for(actor, board.course_slug)
     lesson = catalog.get_lesson(course, board.lesson_slug) if board.lesson_slug else None
     return BoardView(board=board, course=course, lesson=lesson)
@@ -479,13 +551,16 @@ def _check_can_post(actor: User, body: str, now: datetime) -> None:
     _check_spam(actor, body, now)
 
 
-def start_thread(actor: object, view: BoardView, *, kind: str, title: str,
+def start_thread(actor: object, view: AnyBoardView, *, kind: str, title: str,
                  body: str) -> Thread:
-    """Open a thread (a question or a discussion) on a board the actor may open.
+    """Open a thread (a question or a discussion) on a board the actor may open (a group
+    board: members only).
 
     Checks: not suspended, rate limit, spam guard, title and body. One transaction: the
-    thread, its opening post, and for a question the deferred job that sends it to mentors
-    if it is still unanswered after :data:`ROUTE_AFTER`. Mentioned people are notified."""
+    thread, its opening post, and for a question on a course board the deferred job that
+    sends it to mentors if it is still unanswered after :data:`ROUTE_AFTER` (a group board is
+    private to its members, so its questions are not routed). Mentioned people are
+    notified."""
     person = _require_person(actor)
     _check_can_see(person, view.board)
     if kind not in Thread.Kind.values:
@@ -501,7 +576,7 @@ def start_thread(actor: object, view: BoardView, *, kind: str, title: str,
         post = Post.objects.create(
             thread=thread, author=person, is_opening=True, body_markdown=body,
             body_html=render_markdown(body), author_badge=_badge(person), created_at=now)
-        if kind == Thread.Kind.QUESTION:
+        if kind == Thread.Kind.QUESTION and view.board.group_id is None:
             jobs.enqueue(ROUTE_JOB, {"thread": thread.pk}, dedupe_key=f"{ROUTE_JOB}:{thread.pk}",
                          run_after=now + ROUTE_AFTER)
         _notify_mentions(person, post, already=set())
@@ -742,9 +817,12 @@ def _resolve_mentions(thread: Thread, handles: Sequence[str]) -> list[User]:
 
 def _notify_mentions(actor: User, post: Post, *, already: set[int]) -> None:
     thread = post.thread
+    group_id = thread.board.group_id
     for person in _resolve_mentions(thread, _mentioned(post.body_markdown)):
         if person.pk == actor.pk or person.pk in already:
             continue
+        if group_id is not None and not _is_group_member(person, group_id):
+            continue  # a group board is private: an outsider would be told of a page it hides
         already.add(person.pk)
         notifications.notify(
             person, kind="community.mention",
@@ -1113,7 +1191,10 @@ def record_routing(job: Job, result: dict[str, Any]) -> None:
 
 GROUP_SIZE: Final = 12
 MAX_PACE_HOURS: Final = 40
+MIN_COHORT: Final = 3  # a waiting pool of a role forms groups from this many people
+COHORT_MAX_SIZE: Final = 6  # groups formed for people, and places offered in open ones
 _TIMEZONES: Final = frozenset(name for name, _label in TIMEZONE_CHOICES)
+_RESERVED_GROUP_SLUGS: Final = frozenset({"new", "find"})  # pages under /community/groups/
 
 
 @dataclass(frozen=True)
@@ -1175,6 +1256,24 @@ def study_group(actor: object, slug: str) -> GroupView:
     return _group_view(person, group, _own_timezone(person))
 
 
+def _check_pace(pace_hours_per_week: int) -> None:
+    if not 1 <= pace_hours_per_week <= MAX_PACE_HOURS:
+        raise Invalid(_("The pace is from 1 to %d hours a week.") % MAX_PACE_HOURS)
+
+
+def _unique_group_slug(name: str) -> str:
+    """A slug for a new group: the name's, with -2, -3 ... when taken (call in a
+    transaction; the unique column refuses a race)."""
+    base = slugify(name)[:60] or "group"
+    if base in _RESERVED_GROUP_SLUGS:
+        base = f"{base}-group"
+    slug, n = base, 1
+    while StudyGroup.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
 def create_study_group(actor: object, *, name: str, role_slug: str = "", timezone_name: str,
                        pace_hours_per_week: int) -> StudyGroup:
     """Start a study group; its creator is its first member. Validates the name, role, time
@@ -1186,17 +1285,11 @@ def create_study_group(actor: object, *, name: str, role_slug: str = "", timezon
         raise Invalid(_("Give the group a name of 3 to 120 characters."))
     if timezone_name not in _TIMEZONES:
         raise Invalid(_("Unknown time zone %s.") % timezone_name)
-    if not 1 <= pace_hours_per_week <= MAX_PACE_HOURS:
-        raise Invalid(_("The pace is from 1 to %d hours a week.") % MAX_PACE_HOURS)
+    _check_pace(pace_hours_per_week)
     role = catalog.get_role(role_slug) if role_slug else None
-    base = slugify(name)[:60] or "group"
     with transaction.atomic():
-        slug, n = base, 1
-        while StudyGroup.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        group = StudyGroup.objects.create(name=name, slug=slug, target_role=role,
-                                          timezone=timezone_name,
+        group = StudyGroup.objects.create(name=name, slug=_unique_group_slug(name),
+                                          target_role=role, timezone=timezone_name,
                                           pace_hours_per_week=pace_hours_per_week)
         StudyGroupMembership.objects.create(group=group, user=person)
     return group
@@ -1227,6 +1320,219 @@ def leave_study_group(actor: object, slug: str) -> GroupView:
     return study_group(person, slug)
 
 
+# ------------------------------------------------------------------- groups formed for people
+
+
+@dataclass(frozen=True)
+class GroupSearch:
+    """What "Find me a group" offers: the roles, the actor's zone and default pace (from
+    their weekly learning time), and their waiting request if they have one."""
+
+    roles: list[tuple[str, str]]
+    timezone: str
+    default_pace: int
+    waiting: WaitingView | None
+
+
+@dataclass(frozen=True)
+class WaitingView:
+    request: StudyGroupRequest
+    role_title: str
+    others_waiting: int  # other people waiting for a group of the same role
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The outcome of "Find me a group": the group the actor is in now, or None (waiting)."""
+
+    request: StudyGroupRequest
+    group: StudyGroup | None
+    formed: bool  # the actor's arrival formed new groups from the pool
+
+
+def _pace_from_profile(minutes: int) -> int:
+    return min(MAX_PACE_HOURS, max(1, round(minutes / 60)))
+
+
+def _utc_offset_h(zone: str, now: datetime) -> float:
+    """The zone's offset from UTC at ``now`` (daylight saving included), in hours."""
+    offset = now.astimezone(ZoneInfo(zone)).utcoffset()
+    return offset.total_seconds() / 3600 if offset is not None else 0.0
+
+
+def _waiting_view(request: StudyGroupRequest) -> WaitingView:
+    others = (StudyGroupRequest.objects.filter(role_id=request.role_id,
+                                               status=StudyGroupRequest.Status.WAITING)
+              .exclude(pk=request.pk).count())
+    return WaitingView(request=request, role_title=request.role.title, others_waiting=others)
+
+
+def group_search(actor: object) -> GroupSearch:
+    """The "Find me a group" form for the actor, with their waiting request if any."""
+    person = _require_person(actor)
+    profile = accounts.get_profile(person, person)
+    request = (StudyGroupRequest.objects.select_related("role")
+               .filter(user=person, status=StudyGroupRequest.Status.WAITING).first())
+    return GroupSearch(
+        roles=[(role.slug, role.title) for role in catalog.list_roles()],
+        timezone=profile.timezone, default_pace=_pace_from_profile(
+            profile.weekly_learning_minutes),
+        waiting=_waiting_view(request) if request is not None else None)
+
+
+def find_study_group(actor: object, *, role_slug: str, pace_hours_per_week: int,
+                     now: datetime | None = None) -> Placement:
+    """Find the actor a study group for a target role at a pace (hours a week); their time
+    zone is their profile's.
+
+    At once into the best open group of the role (:func:`cohorts.best_open_group` over the
+    groups with fewer than :data:`COHORT_MAX_SIZE` members, UTC offsets computed now from
+    each member's zone); otherwise the actor waits in the role's pool, and when the pool
+    holds :data:`MIN_COHORT` people or more, :func:`cohorts.form_cohorts` splits it into new
+    groups, whose members are placed and notified.
+
+    One transaction; the role's waiting requests (and its open groups) are locked with
+    ``select_for_update``, so two arrivals cannot both form a group from the same people or
+    both take the last seat. One waiting request per person: asking again for the same role
+    updates the pace (idempotent), for another role is a Conflict (withdraw first). Someone
+    already in a group of the role is told so (Conflict)."""
+    person = _require_person(actor)
+    _require_not_suspended(person)
+    if not role_slug:
+        raise Invalid(_("Choose the role you are aiming for."))
+    _check_pace(pace_hours_per_week)
+    try:
+        role = catalog.get_role(role_slug)
+    except NotFound:
+        raise Invalid(_("Choose one of the listed roles; there is no role %s.")
+                      % role_slug) from None
+    now = now or timezone.now()
+    with transaction.atomic():
+        pool = _locked_pool(role.pk)
+        mine = (StudyGroupRequest.objects.select_for_update()
+                .filter(user=person, status=StudyGroupRequest.Status.WAITING).first())
+        if mine is not None and mine.role_id != role.pk:
+            raise Conflict(_("You are already waiting for a %(role)s group. Withdraw that "
+                             "request first to look for another role.")
+                           % {"role": mine.role.title})
+        current = StudyGroup.objects.filter(target_role=role, memberships__user=person).first()
+        if current is not None:
+            raise Conflict(_("You are already in a study group for this role: %s.")
+                           % current.name)
+        zone = _own_timezone(person)
+        newcomer = cohorts.Learner(person.pk, role.slug, _utc_offset_h(zone, now),
+                                   pace_hours_per_week)
+        group = _best_open_group(role, newcomer, now)
+        if group is not None:
+            return Placement(_place_in(person, role, group, mine, pace_hours_per_week, now),
+                             group, formed=False)
+        if mine is None:
+            mine = StudyGroupRequest.objects.create(user=person, role=role, created_at=now,
+                                                    pace_hours_per_week=pace_hours_per_week)
+        elif mine.pace_hours_per_week != pace_hours_per_week:
+            mine.pace_hours_per_week = pace_hours_per_week
+            mine.save(update_fields=["pace_hours_per_week"])
+        pool = [*[r for r in pool if r.pk != mine.pk], mine]
+        formed = _form_groups(role, pool, now) if len(pool) >= MIN_COHORT else []
+        mine.refresh_from_db()
+        placed = next((g for g in formed if g.pk == mine.group_id), None)
+        return Placement(mine, placed, formed=bool(formed))
+
+
+def _locked_pool(role_id: int) -> list[StudyGroupRequest]:
+    return list(StudyGroupRequest.objects.select_for_update()
+                .filter(role_id=role_id, status=StudyGroupRequest.Status.WAITING)
+                .order_by("created_at", "pk"))
+
+
+def _best_open_group(role: Role, newcomer: cohorts.Learner, now: datetime) -> StudyGroup | None:
+    groups = {group.pk: group for group in
+              StudyGroup.objects.select_for_update().filter(target_role=role).order_by("pk")}
+    if not groups:
+        return None
+    members: dict[int, list[cohorts.Learner]] = {pk: [] for pk in groups}
+    for membership in (StudyGroupMembership.objects.filter(group_id__in=list(groups))
+                       .select_related("user__profile")):
+        group = groups[membership.group_id]
+        profile = getattr(membership.user, "profile", None)
+        zone = profile.timezone if isinstance(profile, Profile) else "UTC"
+        # Members share the group's agreed pace; each one's clock is their own zone's, now.
+        members[group.pk].append(cohorts.Learner(membership.user_id, role.slug,
+                                                 _utc_offset_h(zone, now),
+                                                 group.pace_hours_per_week))
+    open_groups = [cohorts.OpenGroup(pk, role.slug, tuple(people),
+                                     COHORT_MAX_SIZE - len(people))
+                   for pk, people in members.items() if people]
+    best = cohorts.best_open_group(newcomer, open_groups)
+    return groups[best.key] if best is not None else None
+
+
+def _place_in(person: User, role: Role, group: StudyGroup, request: StudyGroupRequest | None,
+              pace: int, now: datetime) -> StudyGroupRequest:
+    StudyGroupMembership.objects.create(group=group, user=person, joined_at=now)
+    if request is None:
+        request = StudyGroupRequest(user=person, role=role, created_at=now)
+    request.pace_hours_per_week = pace
+    request.status, request.group, request.closed_at = (StudyGroupRequest.Status.PLACED, group,
+                                                        now)
+    request.save()
+    return request
+
+
+def _form_groups(role: Role, pool: Sequence[StudyGroupRequest], now: datetime
+                 ) -> list[StudyGroup]:
+    """Split the role's (locked) pool into groups with :func:`cohorts.form_cohorts`; create
+    each group with its members, mark their requests placed and notify them."""
+    by_user = {request.user_id: request for request in pool}
+    zones = {profile.user_id: profile.timezone
+             for profile in Profile.objects.filter(user_id__in=list(by_user))}
+    learners = [cohorts.Learner(user_id, role.slug, _utc_offset_h(zones.get(user_id, "UTC"), now),
+                                request.pace_hours_per_week)
+                for user_id, request in by_user.items()]
+    grouping = cohorts.form_cohorts(learners, min_size=MIN_COHORT, max_size=COHORT_MAX_SIZE)
+    made = []
+    for cohort in grouping.cohorts:
+        member_zones = [zones.get(m.key, "UTC") for m in cohort.members]
+        # The most common zone names the group; a tie goes to the first in alphabetical order.
+        counts = Counter(member_zones)
+        zone = min(counts, key=lambda name: (-counts[name], name))
+        pace = round(statistics.median(m.pace_h for m in cohort.members))
+        name = _("%(role)s · %(city)s cohort") % {
+            "role": role.title, "city": zone.rsplit("/", 1)[-1].replace("_", " ")}
+        group = StudyGroup.objects.create(
+            name=name, slug=_unique_group_slug(name), target_role=role, timezone=zone,
+            pace_hours_per_week=min(MAX_PACE_HOURS, max(1, pace)), created_at=now)
+        for member in cohort.members:
+            StudyGroupMembership.objects.create(group=group, user_id=member.key, joined_at=now)
+        StudyGroupRequest.objects.filter(
+            pk__in=[by_user[m.key].pk for m in cohort.members]).update(
+            status=StudyGroupRequest.Status.PLACED, group=group, closed_at=now)
+        url = reverse("community:group", args=[group.slug])
+        for user in User.objects.filter(pk__in=[m.key for m in cohort.members]):
+            notifications.notify(
+                user, kind="community.group_formed",
+                subject=_("Your study group is ready: %s") % group.name,
+                body=_("%(n)d people aiming for %(role)s at about %(pace)d hours a week. Say "
+                       "hello on the group's board.")
+                % {"n": len(cohort.members), "role": role.title,
+                   "pace": group.pace_hours_per_week}, url=url)
+        made.append(group)
+    return made
+
+
+def withdraw_group_request(actor: object) -> StudyGroupRequest:
+    """Stop waiting for a group (the actor's own waiting request). Conflict if not waiting."""
+    person = _require_person(actor)
+    with transaction.atomic():
+        request = (StudyGroupRequest.objects.select_for_update()
+                   .filter(user=person, status=StudyGroupRequest.Status.WAITING).first())
+        if request is None:
+            raise Conflict(_("You are not waiting for a study group."))
+        request.status, request.closed_at = StudyGroupRequest.Status.WITHDRAWN, timezone.now()
+        request.save(update_fields=["status", "closed_at"])
+    return request
+
+
 # --------------------------------------------------------------------------- the hub
 
 
@@ -1242,6 +1548,7 @@ class CommunityHub:
     reviews: list[ActivityLink]
     groups: list[GroupView]  # the actor's own study groups
     flagged: int | None  # posts waiting for a moderator (moderators only)
+    can_open_rounds: bool = False  # staff and instructors open peer-review rounds
 
 
 def community_hub(actor: object) -> CommunityHub:
@@ -1266,4 +1573,5 @@ def community_hub(actor: object) -> CommunityHub:
                    .count())
     return CommunityHub(
         boards=[BoardLink(course, open_counts.get(slug, 0)) for slug, course in courses.items()],
-        reviews=list_activities(person), groups=groups, flagged=flagged)
+        reviews=list_activities(person), groups=groups, flagged=flagged,
+        can_open_rounds=can_open_rounds(person))

@@ -31,7 +31,12 @@ urlpatterns = [
          name="lift"),
     path("community/groups/", views.groups, name="groups"),
     path("community/groups/new/", views.create_group, name="create_group"),
+    path("community/groups/find/", views.find_group, name="find_group"),
+    path("community/groups/find/withdraw/", views.withdraw_group_request,
+         name="withdraw_group_request"),
     path("community/groups/<slug:slug>/", views.group, name="group"),
     path("community/groups/<slug:slug>/join/", views.join_group, name="join_group"),
     path("community/groups/<slug:slug>/leave/", views.leave_group, name="leave_group"),
+    path("community/groups/<slug:slug>/discussions/", views.group_discussion,
+         name="group_discussion"),
 ]

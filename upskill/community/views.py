@@ -269,8 +269,7 @@ def edit(request: HttpRequest, post_id: int) -> HttpResponse:
 def delete(request: HttpRequest, post_id: int) -> HttpResponse:
     user = _user(request)
     post = services.get_post_for_edit(user, post_id)
-    board_url = services.open_board(user, post.thread.board.course_slug,
-                                    post.thread.board.lesson_slug).url
+    board_url = services.thread_page(user, post.thread_id).board.url
     try:
         remaining = services.delete_post(user, post_id)
     except DomainError as refused:
@@ -324,23 +323,56 @@ def lift(request: HttpRequest, suspension_id: int) -> HttpResponse:
 
 
 def _groups_page(request: HttpRequest, *, error: str = "", given: dict[str, str] | None = None,
+                 find_error: str = "", find_given: dict[str, str] | None = None,
                  status: int = 200) -> HttpResponse:
     user = _user(request)
     role = request.GET.get("role", "")
     roles, zones, own_zone = services.study_group_choices(user)
+    search = services.group_search(user)
     return render(request, "community/groups.html", {
         "groups": services.list_study_groups(user, role_slug=role), "role": role,
         "roles": roles, "zones": zones, "error": error,
-        "given": given or {"timezone": own_zone, "pace": "3"},
-        "group_size": services.GROUP_SIZE,
+        "given": given or {"timezone": own_zone, "pace": str(search.default_pace)},
+        "group_size": services.GROUP_SIZE, "search": search, "find_error": find_error,
+        "find_given": find_given or {"role": "", "pace": str(search.default_pace)},
+        "min_cohort": services.MIN_COHORT,
     }, status=status)
 
 
 @login_required
 @require_GET
 def groups(request: HttpRequest) -> HttpResponse:
-    """Study groups, those in the learner's time zone and at their pace first; start one."""
+    """Study groups, those in the learner's time zone and at their pace first; find me a
+    group; start one."""
     return _groups_page(request)
+
+
+@login_required
+@require_POST
+def find_group(request: HttpRequest) -> HttpResponse:
+    """ "Find me a group": placed at once in an open group, or waiting for a cohort."""
+    given = {"role": _text(request, "role"), "pace": _text(request, "pace")}
+    try:
+        placement = services.find_study_group(
+            _user(request), role_slug=given["role"],
+            pace_hours_per_week=_int(given["pace"], _("The hours a week")))
+    except DomainError as refused:
+        return _groups_page(request, find_error=refused.detail, find_given=given,
+                            status=refused.status)
+    if placement.group is not None:
+        messages.success(request, _("Welcome to your study group."))
+        return redirect("community:group", slug=placement.group.slug)
+    messages.info(request, _("You are on the waiting list; we will tell you when your group "
+                             "forms."))
+    return redirect("community:groups")
+
+
+@login_required
+@require_POST
+def withdraw_group_request(request: HttpRequest) -> HttpResponse:
+    services.withdraw_group_request(_user(request))
+    messages.info(request, _("You are no longer waiting for a study group."))
+    return redirect("community:groups")
 
 
 @login_required
@@ -358,11 +390,40 @@ def create_group(request: HttpRequest) -> HttpResponse:
     return redirect("community:group", slug=group.slug)
 
 
+def _group_page(request: HttpRequest, slug: str, *, error: str = "",
+                discussion_error: str = "", given: dict[str, str] | None = None,
+                status: int = 200) -> HttpResponse:
+    user = _user(request)
+    view = services.study_group(user, slug)
+    board = services.open_group_board(user, slug) if view.is_member else None
+    return render(request, "community/group.html", {
+        "view": view, "error": error, "discussion_error": discussion_error,
+        "threads": services.list_threads(user, board) if board is not None else [],
+        "given": given or {},
+    }, status=status)
+
+
 @login_required
 @require_GET
 def group(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "community/group.html",
-                  {"view": services.study_group(_user(request), slug)})
+    """A study group: for members, its members and its own board."""
+    return _group_page(request, slug)
+
+
+@login_required
+@require_POST
+def group_discussion(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start a discussion on the group's board (members only: others get 404)."""
+    user = _user(request)
+    board = services.open_group_board(user, slug)
+    given = {"title": _text(request, "title"), "body": _text(request, "body")}
+    try:
+        thread = services.start_thread(user, board, kind=Thread.Kind.DISCUSSION,
+                                       title=given["title"], body=given["body"])
+    except DomainError as refused:
+        return _group_page(request, slug, discussion_error=refused.detail, given=given,
+                           status=refused.status)
+    return redirect("community:thread", thread_id=thread.pk)
 
 
 @login_required
@@ -372,9 +433,7 @@ def join_group(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         services.join_study_group(user, slug)
     except DomainError as refused:
-        return render(request, "community/group.html", {
-            "view": services.study_group(user, slug), "error": refused.detail},
-            status=refused.status)
+        return _group_page(request, slug, error=refused.detail, status=refused.status)
     return redirect("community:group", slug=slug)
 
 
