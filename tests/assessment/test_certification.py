@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -424,6 +424,18 @@ class TestDelivery:
         assert IntegrityEvent.objects.filter(attempt=attempt).count() == 2
         done = take(user, attempt.pk, lambda p: True)
         assert done.passed is True
+
+    def test_a_signal_for_an_attempt_deleted_on_the_way_is_not_found(self, exam, make_user,
+                                                                       monkeypatch):
+        user = make_user()
+        attempt = cert.start_exam(user, PROGRAM)
+
+        def deleted_meanwhile(*args, **kwargs):
+            raise IntegrityError("FOREIGN KEY constraint failed")
+
+        monkeypatch.setattr(cert, "_log", deleted_meanwhile)
+        with pytest.raises(NotFound):
+            cert.log_integrity(user, attempt.pk, "focus_lost", 1, {})
 
     def test_a_very_fast_answer_is_logged_for_review(self, exam, make_user):
         user = make_user()

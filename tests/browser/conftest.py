@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -27,6 +27,11 @@ from tests.conftest import require
 from upskill.accounts.models import User
 
 PageFactory = Callable[..., Page]
+
+# Assertions wait for the page to reach a state (an autosave saying "Saved at ...") for up to
+# 15 s instead of Playwright's 5: in CI two test passes, Chromium and the live server share two
+# CPUs, and a save answered after 5 s is slow, not wrong. Nothing here times anything.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

@@ -1041,7 +1041,12 @@ def log_integrity(user: User, attempt_id: int, kind: str, position: int | None,
             clean[str(name)[:40]] = value[:200]
         elif isinstance(value, (int, float, bool)):
             clean[str(name)[:40]] = value
-    _log(attempt, kind, position, clean)
+    try:
+        with transaction.atomic():
+            _log(attempt, kind, position, clean)
+    except IntegrityError:
+        # The attempt went away while the signal was on its way (its account was deleted).
+        raise NotFound(_("No such exam attempt.")) from None
 
 
 # ----------------------------------------------------------------------------- report
