@@ -23,6 +23,10 @@ def test_the_hub_shows_ones_courses_reviews_groups_and_moderation_to_moderators(
         make_user: Callable[..., User], client_for: Callable[[User], Client]) -> None:
     empty = services.community_hub(learner)
     assert empty.boards == [] and empty.groups == [] and empty.flagged is None
+    # Posting on a course's board puts it on one's hub, enrolled or not.
+    ask(learner, "Is WHERE applied before GROUP BY?", "I mean in the order of evaluation.")
+    assert [link.course.slug for link in services.community_hub(learner).boards] == [
+        "sql-basics"]
     learning.enrol(learner, "data-analyst-certificate")
     open_question = ask(other_learner)
     answered = ask(other_learner, "Why does COUNT(*) count NULL rows?",
@@ -33,11 +37,11 @@ def test_the_hub_shows_ones_courses_reviews_groups_and_moderation_to_moderators(
                                         timezone_name="Europe/Berlin", pace_hours_per_week=4)
     hub = services.community_hub(learner)
     assert [(link.course.slug, link.open_questions) for link in hub.boards] == [
-        ("sql-basics", 1)]
+        ("sql-basics", 2)]
     assert [link.activity.slug for link in hub.reviews] == [activity.slug]
     assert [item.group.slug for item in hub.groups] == [group.slug]
     page = client_for(learner).get("/community/").content.decode()
-    assert "1 open question" in page and "Churn model write-up" in page
+    assert "2 open questions" in page and "Churn model write-up" in page
     assert "Evening analysts" in page and "Moderation" not in page
     services.flag_post(learner, open_question.posts.get().pk, "spam")
     assert services.community_hub(mentor).flagged == 1

@@ -1552,13 +1552,21 @@ class CommunityHub:
 
 
 def community_hub(actor: object) -> CommunityHub:
-    """Where a learner's community is: the boards of the courses they study, the peer-review
-    rounds open to them, their study groups and, for moderators, the flag queue's length."""
+    """Where a learner's community is: the boards of the courses they study or have posted
+    on, the peer-review rounds open to them, their study groups and, for moderators, the flag
+    queue's length."""
     person = _require_person(actor)
     courses: dict[str, Course] = {}
     for enrollment in learning.enrollments(person):
         for course, _minutes in catalog.program_courses(enrollment.program):
             courses.setdefault(course.slug, course)
+    posted_on = (Post.objects.filter(author=person, thread__board__group__isnull=True)
+                 .values_list("thread__board__course_slug", flat=True).distinct())
+    for slug in sorted(set(posted_on) - set(courses)):
+        try:
+            courses[slug] = catalog.current_course(slug)
+        except NotFound:
+            continue  # a course since withdrawn: its board is unreadable anyway
     open_counts = dict(
         Thread.objects.filter(board__course_slug__in=list(courses), kind=Thread.Kind.QUESTION,
                               accepted_answer__isnull=True)
