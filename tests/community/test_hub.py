@@ -51,3 +51,25 @@ def test_the_hub_shows_ones_courses_reviews_groups_and_moderation_to_moderators(
 def test_the_hub_needs_an_account(client: Client) -> None:
     response = client.get("/community/")
     assert response.status_code == 302 and "/account/login/" in response["Location"]
+
+
+def test_listing_study_groups_costs_the_same_queries_for_one_group_or_many(
+        course: Path, learner: User, make_user: Callable[..., User]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.list_study_groups(learner)
+            services.community_hub(learner)
+        return len(captured.captured_queries)
+
+    services.create_study_group(learner, name="Group one", timezone_name="Europe/Berlin",
+                                pace_hours_per_week=4)
+    one = queries()
+    for n in range(2, 7):
+        member = make_user(f"member{n}@example.test", display_name=f"Member {n}")
+        services.create_study_group(member, name=f"Group {n}", timezone_name="Europe/Berlin",
+                                    pace_hours_per_week=4)
+        services.join_study_group(learner, f"group-{n}")
+    assert queries() == one

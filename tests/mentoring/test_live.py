@@ -191,3 +191,25 @@ def test_live_pages(host: User, make_user: Callable[..., User],
     assert "Lena: registered" in page
     assert learner.post(f"/mentoring/live/{live.pk}/cancel/").status_code == 403
     assert learner.get("/mentoring/live/999999/").status_code == 404
+
+
+def test_listing_live_sessions_costs_the_same_queries_for_one_or_many(
+        host: User, make_user: Callable[..., User]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    learner = in_zone(make_user, "counted@example.test", "Asia/Tokyo")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            services.list_live_sessions(learner, now=NOW)
+        return len(captured.captured_queries)
+
+    schedule(host)
+    one = queries()
+    for n in range(5):
+        live = schedule(host, title=f"Session {n}", start=START + timedelta(days=n + 1))
+        services.register_live(learner, live.pk, now=NOW)
+    assert queries() == one
+    assert [v.registered for v in services.list_live_sessions(learner, now=NOW)] == [
+        False, True, True, True, True, True]

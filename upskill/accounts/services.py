@@ -42,6 +42,7 @@ __all__ = [
     "create_token",
     "delete_account",
     "delete_demographics",
+    "display_name",
     "export_personal_data",
     "get_demographics",
     "get_organization",
@@ -119,6 +120,13 @@ def sign_up(*, email: str, password: str, display_name: str) -> User:
         raise Conflict(_("An account with this email address already exists.")) from race
     Profile.objects.create(user=user, display_name=display_name[:80])
     return user
+
+
+def display_name(user: User, *, missing: str) -> str:
+    """The name a person chose for their profile, as other people see it; ``missing`` for an
+    account without a profile (one made outside sign-up, such as by ``createsuperuser``)."""
+    profile = getattr(user, "profile", None)
+    return profile.display_name if isinstance(profile, Profile) else missing
 
 
 def get_profile(actor: User, user: User) -> Profile:

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from upskill.accounts import services as accounts
-from upskill.accounts.models import PlatformRole, Profile, User
+from upskill.accounts.models import PlatformRole, User
 from upskill.community import reviewing
 from upskill.community.models import StudyGroupMembership
 from upskill.community.review_models import (
@@ -100,8 +100,7 @@ def _is_staff(user: User) -> bool:
 
 
 def _name(user: User) -> str:
-    profile = getattr(user, "profile", None)
-    return profile.display_name if isinstance(profile, Profile) else _("A learner")
+    return accounts.display_name(user, missing=_("A learner"))
 
 
 def _now(now: datetime | None) -> datetime:

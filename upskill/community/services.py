@@ -44,7 +44,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum, Value
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
@@ -426,8 +426,7 @@ def _visible_thread(actor: User, thread_id: int) -> Thread:
 
 
 def _display_name(user: User) -> str:
-    profile = getattr(user, "profile", None)
-    return profile.display_name if isinstance(profile, Profile) else _("A learner")
+    return accounts.display_name(user, missing=_("A learner"))
 
 
 def thread_page(actor: object, thread_id: int) -> ThreadPage:
@@ -1214,8 +1213,16 @@ def _own_timezone(actor: User) -> str:
     return accounts.get_profile(actor, actor).timezone
 
 
+def _members_first_joined() -> Prefetch[str, QuerySet[StudyGroupMembership], str]:
+    """A group list's members in one query, in the order they joined."""
+    return Prefetch("memberships", queryset=StudyGroupMembership.objects
+                    .select_related("user__profile").order_by("joined_at", "pk"))
+
+
 def _group_view(actor: User, group: StudyGroup, zone: str) -> GroupView:
-    memberships = list(group.memberships.select_related("user__profile").order_by("joined_at"))
+    # group.memberships is prefetched by lists (_members_first_joined); for one group it is
+    # one query either way.
+    memberships = sorted(group.memberships.all(), key=lambda m: (m.joined_at, m.pk))
     is_member = any(m.user_id == actor.pk for m in memberships)
     return GroupView(
         group=group, member_count=len(memberships), is_member=is_member,
@@ -1229,7 +1236,8 @@ def list_study_groups(actor: object, *, role_slug: str = "") -> list[GroupView]:
     shown to members only."""
     person = _require_person(actor)
     profile = accounts.get_profile(person, person)
-    groups = StudyGroup.objects.select_related("target_role")
+    groups = StudyGroup.objects.select_related("target_role").prefetch_related(
+        _members_first_joined())
     if role_slug:
         groups = groups.filter(target_role__slug=role_slug)
     hours = profile.weekly_learning_minutes / 60
@@ -1574,7 +1582,8 @@ def community_hub(actor: object) -> CommunityHub:
             "board__course_slug", "n"))
     zone = _own_timezone(person)
     groups = [_group_view(person, group, zone) for group in
-              StudyGroup.objects.filter(memberships__user=person).select_related("target_role")]
+              StudyGroup.objects.filter(memberships__user=person).select_related("target_role")
+              .prefetch_related(_members_first_joined())]
     flagged = None
     if is_moderator(person):
         flagged = (Flag.objects.filter(resolved_at__isnull=True).values("post_id").distinct()

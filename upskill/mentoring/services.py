@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -136,8 +136,7 @@ _PENDING = (MentorshipRequest.Status.OPEN, MentorshipRequest.Status.PROPOSED)
 
 def display_name(user: User) -> str:
     """The name a person chose for their profile (what the other participant sees)."""
-    profile = getattr(user, "profile", None)
-    return profile.display_name if profile is not None else user.email.split("@")[0]
+    return accounts.display_name(user, missing=user.email.split("@")[0])
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -867,8 +866,13 @@ def _actor_zone(actor: User) -> ZoneInfo:
 
 
 def _live_view(actor: User, live: LiveSession, now: datetime, zone: ZoneInfo) -> LiveView:
-    taken = live.registrations.count()
-    registered = live.registrations.filter(learner=actor).exists()
+    # A list annotates both (see _with_seats); a single session counts them here.
+    taken = getattr(live, "taken", None)
+    if taken is None:
+        taken = live.registrations.count()
+    registered = getattr(live, "viewer_registered", None)
+    if registered is None:
+        registered = live.registrations.filter(learner=actor).exists()
     is_host = live.host_id == actor.pk
     published = live.recording_published_at is not None
     ended = live.end <= now and live.status == LiveSession.Status.SCHEDULED
@@ -886,12 +890,22 @@ def _live_view(actor: User, live: LiveSession, now: datetime, zone: ZoneInfo) ->
         can_publish=ended and (is_host or actor.is_staff))
 
 
+def _with_seats(rows: QuerySet[LiveSession], actor: User) -> QuerySet[LiveSession]:
+    """Sessions with their registrations counted and the viewer's own looked up in the same
+    query (one query for a whole list, not two per session)."""
+    return rows.annotate(
+        taken=Count("registrations"),
+        viewer_registered=Exists(LiveRegistration.objects.filter(session=OuterRef("pk"),
+                                                                 learner=actor)))
+
+
 def list_live_sessions(actor: User, *, now: datetime | None = None) -> list[LiveView]:
     """Scheduled live sessions that have not ended, each in the actor's own time zone."""
     now = now or timezone.now()
     zone = _actor_zone(actor)
-    rows = (LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED, end__gt=now)
-            .select_related("host__profile"))
+    rows = _with_seats(LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED,
+                                                  end__gt=now)
+                       .select_related("host__profile"), actor)
     return [_live_view(actor, live, now, zone) for live in rows]
 
 
@@ -899,9 +913,9 @@ def list_recordings(actor: User) -> list[LiveView]:
     """Past live sessions whose recording is published, newest first, in the actor's zone."""
     now = timezone.now()
     zone = _actor_zone(actor)
-    rows = (LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED,
-                                       recording_published_at__isnull=False)
-            .select_related("host__profile").order_by("-start"))
+    rows = _with_seats(LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED,
+                                                  recording_published_at__isnull=False)
+                       .select_related("host__profile").order_by("-start"), actor)
     return [_live_view(actor, live, now, zone) for live in rows]
 
 
