@@ -903,9 +903,10 @@ def list_live_sessions(actor: User, *, now: datetime | None = None) -> list[Live
     """Scheduled live sessions that have not ended, each in the actor's own time zone."""
     now = now or timezone.now()
     zone = _actor_zone(actor)
+    # Explicit order: a query with an aggregate does not apply Meta.ordering.
     rows = _with_seats(LiveSession.objects.filter(status=LiveSession.Status.SCHEDULED,
                                                   end__gt=now)
-                       .select_related("host__profile"), actor)
+                       .select_related("host__profile").order_by("start", "pk"), actor)
     return [_live_view(actor, live, now, zone) for live in rows]
 
 
