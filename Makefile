@@ -10,6 +10,9 @@ PORT ?= 8000
 # The PostgreSQL + Redis pass of `make test` (the scaled mode).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/upskill
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The SQLite pass runs beside it and has one RQ test of its own (a killed worker); it gets
+# another Redis database, or its worker takes the other pass's jobs from the shared queue.
+TEST_SQLITE_RQ_URL ?= redis://127.0.0.1:6379/14
 # The lab runtime: the virtualenv learner code runs with inside the sandbox (decision 0004).
 # Its base interpreter must live under /usr (the sandbox binds /usr, never /root or /home).
 LAB_PYTHON ?= /usr/bin/python3
@@ -77,7 +80,7 @@ lint: setup
 
 test-sqlite: setup
 	@echo "== test suite on SQLite with the database task backend =="
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL UPSKILL_TEST_RQ_URL="$(TEST_SQLITE_RQ_URL)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-services: setup
 	@echo "== test suite on PostgreSQL with Redis and the RQ task backend =="

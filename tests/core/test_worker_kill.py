@@ -48,7 +48,17 @@ RQ_TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["defa
 
 
 def redis_url_for_tests() -> str:
-    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    """The pass's own Redis, else the one ``make test-sqlite`` names for this test.
+
+    The SQLite pass runs beside the PostgreSQL + Redis pass; sharing its Redis
+    database would share the ``default`` queue, and each pass's worker would run
+    the other's jobs against the wrong database.
+    """
+    return (
+        os.environ.get("REDIS_URL")
+        or os.environ.get("UPSKILL_TEST_RQ_URL")
+        or "redis://127.0.0.1:6379/14"
+    )
 
 
 def redis_reachable(url: str) -> bool:
