@@ -534,13 +534,9 @@ def test_a_policy_in_a_warm_harness_sees_nothing_of_the_run_before(play: Any) ->
     assert looking.output == "['harness.py', 'policy.py'] [] False False False ['policy']\n"
 
 
-@pytest.mark.parametrize("warm", [True, False])
-def test_engine_and_policy_take_turns_on_one_cpu_and_the_worker_gets_its_cpus_back(
-        play: Any, warm: bool) -> None:
-    allowed = os.sched_getaffinity(0)
-    require(len(allowed) > 1, "one CPU only: there is nothing to pin")
-    if warm:
-        assert play(GAIN_POLICY).ok  # leaves a warm harness for the next run
+def engine_cpus_seen() -> tuple[list[set[int]], Any]:
+    """A list that gets the engine thread's CPUs at the end of each episode, and the
+    ``simulate`` that fills it (set it on ENGINE, ``del ENGINE.simulate`` afterwards)."""
     seen: list[set[int]] = []
     original_simulate = ENGINE.simulate
 
@@ -549,6 +545,17 @@ def test_engine_and_policy_take_turns_on_one_cpu_and_the_worker_gets_its_cpus_ba
         seen.append(os.sched_getaffinity(0))  # the engine's thread, at the episode's end
         return episode
 
+    return seen, simulate
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_engine_and_policy_each_keep_a_cpu_and_the_worker_gets_its_cpus_back(
+        play: Any, warm: bool) -> None:
+    allowed = os.sched_getaffinity(0)
+    require(len(allowed) > 1, "one CPU only: there is nothing to pin")
+    if warm:
+        assert play(GAIN_POLICY).ok  # leaves a warm harness for the next run
+    seen, simulate = engine_cpus_seen()
     ENGINE.simulate = simulate  # type: ignore[method-assign]
     try:
         run = play(policy("""
@@ -559,10 +566,101 @@ def test_engine_and_policy_take_turns_on_one_cpu_and_the_worker_gets_its_cpus_ba
     finally:
         del ENGINE.simulate
     assert run.ok and run.timings.warm_start is warm, run.message
+    assert_same_episode(run.episode, parameter_episode(0.5))
     [engine_cpus] = seen
     assert len(engine_cpus) == 1, engine_cpus
-    assert run.output == f"{sorted(engine_cpus)}\n"  # the policy ran on the engine's CPU
+    [policy_cpu] = eval(run.output)  # noqa: S307 - our own test policy's print of a list
+    assert policy_cpu in allowed - engine_cpus  # a CPU of its own, not the engine's
     assert os.sched_getaffinity(0) == allowed  # ... and the thread has all its CPUs again
+
+
+def test_a_policy_slower_than_the_polling_moves_to_the_engines_cpu(
+        play: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    require(len(os.sched_getaffinity(0)) > 1, "one CPU only: nobody polls")
+    monkeypatch.setattr(codemode, "POLL_S", 0.0002)
+    seen, simulate = engine_cpus_seen()
+    ENGINE.simulate = simulate  # type: ignore[method-assign]
+    try:
+        # Each act() takes 5 ms, far longer than the engine polls: three misses in a row,
+        # then the harness is sent to the engine's CPU and no longer polls.
+        run = play(policy("""
+            import os, time
+            time.sleep(0.005)
+            print(period, sorted(os.sched_getaffinity(0)))
+        """), horizon=8)
+    finally:
+        del ENGINE.simulate
+    assert run.ok, run.message
+    [engine_cpus] = seen
+    cpus = [eval(line.split(" ", 1)[1]) for line in run.output.splitlines()]  # noqa: S307
+    assert cpus[0] != sorted(engine_cpus)  # it started on a CPU of its own ...
+    assert cpus[3:] == [sorted(engine_cpus)] * 5  # ... and was handed over after 3 periods
+    assert run.episode is not None and run.episode.horizon == 8
+
+
+def handed_over_after(misses: list[bool]) -> int | None:
+    """The round trip (1-based) after which the engine sends the harness to its CPU, for
+    ``misses`` (True: the answer came after the engine stopped polling); None: never."""
+    handover = codemode._Handover()
+    handover.poll_s = codemode.POLL_S
+    handover.engine_cpu = 0
+    for number, missed in enumerate(misses, start=1):
+        handover.answered(polled=not missed)
+        sent = handover.before(b"observation")
+        if sent != b"observation":
+            assert sent.endswith(b"observation")
+            assert split(sent[:-len(b"observation")], frozenset()).fields == {
+                "cpu": 0, "poll_s": 0.0}
+            assert handover.poll_s == 0.0 and handover.before(b"next") == b"next"  # once
+            return number
+    return None
+
+
+def test_the_engine_hands_over_when_its_polls_keep_missing() -> None:
+    assert handed_over_after([False] * 500) is None
+    assert handed_over_after(([True, True] + [False] * 20) * 20) is None  # two now and then
+    assert handed_over_after([False] * 50 + [True] * 3) == 53  # three in a row
+    assert handed_over_after(([True] + [False] * 4) * 100) is None  # one in five
+    assert handed_over_after(([True] + [False] * 3) * 100) is not None  # one in four
+    assert handed_over_after([True] * 500) == 3
+
+
+def test_nobody_polls_when_the_harness_could_not_move() -> None:
+    handover = codemode._Handover()
+    handover.poll_s = codemode.POLL_S
+    handover.harness_polls(False)
+    assert handover.poll_s == 0.0
+    for _ in range(10):
+        handover.answered(polled=False)
+    assert handover.before(b"observation") == b"observation"  # nothing to hand over
+
+
+def test_the_harness_polls_only_on_the_cpu_it_was_sent_to() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        channel = policy_harness._Channel(read_fd, os.open(os.devnull, os.O_WRONLY))
+        policy_harness._hand_over(channel, {"cpu": 10**6, "poll_s": 0.001})  # no such CPU
+        assert channel.poll_s == 0.0
+        policy_harness._hand_over(channel, {"cpu": None, "poll_s": 0.001})
+        assert channel.poll_s == 0.0
+        here = sorted(os.sched_getaffinity(0))
+        try:
+            policy_harness._hand_over(channel, {"cpu": here[0], "poll_s": 0.001})
+            assert channel.poll_s == 0.001 and os.sched_getaffinity(0) == {here[0]}
+            # A frame that comes after the polling gave up is still read (by blocking).
+            frame = policy_harness.encode_frame("observation", {"level": np.arange(3.0)})
+            threading.Timer(0.05, os.write, (write_fd, frame)).start()
+            read = channel.read()
+            assert read is not None and read.kind == "observation"
+            assert read.values["level"].tolist() == [0.0, 1.0, 2.0]
+        finally:
+            os.sched_setaffinity(0, here)
+        policy_harness._hand_over(channel, {"cpu": here[0], "poll_s": 0.0})
+        assert channel.poll_s == 0.0 and os.get_blocking(read_fd)
+        os.close(write_fd)
+        assert channel.read() is None  # end of file
+    finally:
+        os.close(read_fd)
 
 
 def test_the_clock_starts_when_the_code_reaches_the_warm_harness(play: Any) -> None:

@@ -28,8 +28,10 @@ start's prelude is bounded by :data:`START_LIMIT_S`.
 Threads: ``simulate`` runs in the calling thread, and so does the whole protocol: the
 sandbox's dialogue (:class:`_Conversation`) reads nothing itself (``reads_stdout``) and hands
 its channel over, so the proxy's ``act()`` writes the observation frame into the harness's
-stdin and reads the action frame from its stdout directly (:class:`_HarnessLink`) — a
-period costs one wake-up of the harness and one of the engine's thread. ``sandbox.run`` runs in
+stdin and reads the action frame from its stdout directly (:class:`_HarnessLink`). While the
+episode plays, the engine's thread and the harness each keep a CPU and poll for the other's
+answer before they block, or share one CPU when that does not pay (:class:`_Handover`): a
+period then costs no wake-up at all, or one of each side. ``sandbox.run`` runs in
 a worker thread (a warm harness's own thread), where the supervisor watches the limits and
 the clock; when the run ends, a waiting read returns, so nothing waits forever, and the wall
 limit of the run covers the episode. The episode's end sends an ``end`` frame (or, when it
@@ -90,6 +92,9 @@ WARM_MAX_AGE_S = 600.0
 # How long a run waits for a warm harness that is still starting: it started before this run
 # and is nearer ready than a cold start would be.
 WARM_WAIT_S = 10.0
+# How long each side of the conversation polls for the other's answer before it blocks, when
+# the two have a CPU each (see _Handover): longer than the engine's turn in a large world.
+POLL_S = 0.001
 
 FailureKind = Literal["time_limit", "cpu_limit", "memory_limit", "process_limit",
                       "output_limit", "disk_limit", "stopped", "syntax_error", "exception",
@@ -176,7 +181,7 @@ def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, hori
         try:
             # The code goes in before the engine's set-up, which the policy's load overlaps.
             played = _play(episode, link, job, worker=warm_harness.thread,
-                           begin=lambda one_cpu: link.send_code(job, cpu=one_cpu.enter()),
+                           begin=lambda: link.send_code(job),
                            warm=True)
         finally:
             warm_harness.discard()
@@ -206,7 +211,7 @@ def _play_cold(episode: _Episode, job: _Job, settings: _Settings) -> CodeRun:
                                   name="code-mode-sandbox", daemon=True)
         # The code goes in at the first act(): the sandbox starts during the engine's set-up.
         played = _play(episode, _HarnessLink(conversation), job, worker=worker,
-                       begin=lambda _one_cpu: worker.start(), warm=False)
+                       begin=worker.start, warm=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if played is None:
@@ -232,9 +237,10 @@ class _Job:
     code: str
     info: Mapping[str, object]
 
-    def start_frame(self, cpu: int | None) -> bytes:
+    def start_frame(self, cpu: int | None, poll_s: float) -> bytes:
         return policy_harness.encode_frame("start", code=self.code, info=dict(self.info),
-                                           max_action_values=MAX_ACTION_BYTES // 8, cpu=cpu)
+                                           max_action_values=MAX_ACTION_BYTES // 8, cpu=cpu,
+                                           poll_s=poll_s)
 
 
 @dataclass(frozen=True)
@@ -340,7 +346,9 @@ class _HarnessLink:
         self.ready_at: float | None = None  # perf_counter() when the policy was loaded
         self.periods_sent = 0
         self.round_trips_s = 0.0
+        self.handover = _Handover()
         self._buffer = bytearray()
+        self._blocked = False  # a read of this round trip had to block
 
     def await_waiting(self, timeout_s: float | None) -> bool:
         """Until the harness says ``waiting`` (True), or the run ends or ``timeout_s`` passes
@@ -351,15 +359,17 @@ class _HarnessLink:
         self.waiting = frame is not None and frame.kind == "waiting"
         return self.waiting
 
-    def send_code(self, job: _Job, *, cpu: int | None = None) -> bool:
+    def send_code(self, job: _Job) -> bool:
         """Send the learner's code, starting the run's clock; False if the run is over (or
-        the harness never got ready): nothing of theirs reached it. With ``cpu`` the harness
-        moves to that CPU before it loads the code (see :class:`_OneCpu`)."""
+        the harness never got ready): nothing of theirs reached it. The calling thread takes
+        its CPU for the episode and the start frame tells the harness where to run
+        (:class:`_Handover`)."""
         channel = self._channel()
         if channel is None or not self.await_waiting(None):
             return False
+        cpu, poll_s = self.handover.enter()
         # From here on the learner's code is in the sandbox: every limit counts.
-        self.code_sent = channel.reply(sandbox.DialogueReply(send=job.start_frame(cpu),
+        self.code_sent = channel.reply(sandbox.DialogueReply(send=job.start_frame(cpu, poll_s),
                                                              start_clock=True))
         return self.code_sent
 
@@ -370,6 +380,7 @@ class _HarnessLink:
             return False
         if frame.kind == "ready":
             self.ready_at = time.perf_counter()
+            self.handover.harness_polls(frame.fields.get("polling") is True)
             return True
         self._refuse(frame)
         return False
@@ -388,13 +399,15 @@ class _HarnessLink:
         if early == b"":
             return None  # the run is over
         sent_at = time.perf_counter()
-        if not channel.reply(sandbox.DialogueReply(send=observation)):
+        if not channel.reply(sandbox.DialogueReply(send=self.handover.before(observation))):
             return None
         self.periods_sent += 1
+        self._blocked = False
         frame = self._read_frame(None)
         self.round_trips_s += time.perf_counter() - sent_at
         if frame is None:
             return None
+        self.handover.answered(polled=not self._blocked)
         if frame.kind == "action":
             return frame.values
         self._refuse(frame)
@@ -426,7 +439,10 @@ class _HarnessLink:
                 end = prefix_size + header_bytes + body_bytes
                 continue
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            data = channel.read(left)
+            data = self._poll(channel) if self.ready_at is not None else None
+            if data is None:
+                self._blocked = True
+                data = channel.read(left)
             if not data:
                 return None  # over (b"") or out of time (None)
             self._buffer += data
@@ -440,6 +456,18 @@ class _HarnessLink:
         except policy_harness.FrameError as error:
             self._not_a_frame(error)
             return None
+
+    def _poll(self, channel: sandbox.DialogueChannel) -> bytes | None:
+        """The harness's next bytes if they come within the hand-over's polling time (b""
+        if the run ended), else None."""
+        poll_s = self.handover.poll_s
+        if not poll_s:
+            return None
+        until = time.perf_counter() + poll_s
+        while True:
+            data = channel.read(0)
+            if data is not None or time.perf_counter() >= until:
+                return data
 
     def _refuse(self, frame: policy_harness.Frame) -> None:
         if frame.kind == "error":
@@ -465,10 +493,9 @@ class _ProxyPolicy:
     """The engine's side: a Policy whose act() asks the sandboxed policy (the code goes in
     first, if it has not yet, and the policy loads)."""
 
-    def __init__(self, link: _HarnessLink, job: _Job, one_cpu: _OneCpu) -> None:
+    def __init__(self, link: _HarnessLink, job: _Job) -> None:
         self._link = link
         self._job = job
-        self._one_cpu = one_cpu
         self._stopped = False
         self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
         self.answers = 0
@@ -480,7 +507,7 @@ class _ProxyPolicy:
         frame = policy_harness.encode_frame("observation", observation)
         waited_from = time.perf_counter()
         action = None
-        if (link.code_sent or link.send_code(self._job, cpu=self._one_cpu.enter())) and (
+        if (link.code_sent or link.send_code(self._job)) and (
                 link.ready_at is not None or link.load()):
             action = link.ask(frame)
         self.waiting_s += time.perf_counter() - waited_from
@@ -491,36 +518,87 @@ class _ProxyPolicy:
         return action
 
 
-class _OneCpu:
-    """Engine and policy take turns, never running at once; on one CPU they hand over the
-    turn far faster than across two. A wake-up on another CPU goes through an
-    inter-processor interrupt: on the 2-vCPU machine of bench/simulations.py a pipe round trip
-    between two processes costs 50-140 µs across CPUs and 6 µs on one. So while an episode
-    plays, the engine's thread stays on the CPU it was on, and the start frame asks the
-    harness to move there too (before any learner code loads; their code could move away
-    again, which would only slow their own run). The thread's CPUs are given back when the
-    episode ends. Entered when the code is sent: the sandbox and its threads are started by
-    then (a cold start sends it at the first observation), so no thread or process created
-    for other work inherits the pin."""
+class _Handover:
+    """How engine and policy hand each other the turn: they take turns, never running at once,
+    and what a period's round trip costs is mostly the hand-over.
+
+    A process blocked on a pipe is woken by the other's write: on the 2-vCPU machine of
+    bench/simulations.py that costs 50-140 µs when it sleeps on another CPU (an
+    inter-processor interrupt) and 6 µs on the same one, where the two then evict each other's
+    caches every period instead. Cheapest is that neither sleeps: each on a CPU of its own,
+    polling for the other's answer for up to :data:`POLL_S` before it blocks (the engine's turn
+    takes ~60 µs for 1,000 items, a simple ``act()`` ~20 µs). So while an episode plays, the
+    engine's thread stays on the CPU it is on, the start frame sends the harness to another
+    CPU the thread may use, and both poll.
+
+    That needs the other CPU free: polling against other work there makes every round trip
+    wait for the scheduler, and polling for an ``act()`` that takes milliseconds only burns a
+    CPU. So the engine watches its polls: a poll that gave up counts one miss, and the count
+    falls by a tenth every period; when it passes 2.5 (three misses in a row, or about one
+    period in four for a while), a ``handover`` frame moves the harness to the engine's CPU,
+    without polling, for the rest of the episode — the one-CPU hand-over, better on a busy
+    machine. When only one CPU is allowed nothing moves and nobody polls; when the harness
+    cannot move (its ``ready`` frame says whether it polls) the engine does not poll either.
+    The thread's CPUs are given back when the episode ends (:meth:`leave`).
+
+    Entered when the code is sent: the sandbox and its threads are started by then (a cold
+    start sends it at the first observation), so no thread or process created for other work
+    inherits the pin. The learner's code could move the harness again; that would only slow
+    their own run, by at most the polling time a period until the engine hands over."""
+
+    MISS_DECAY: Final = 0.9
+    MISS_LIMIT: Final = 2.5
 
     def __init__(self) -> None:
+        self.poll_s = 0.0  # how long the engine's thread polls for an answer (0: it blocks)
+        self.engine_cpu: int | None = None
         self._previous: set[int] | None = None
+        self._misses = 0.0
+        self._move_harness = False
 
-    def enter(self) -> int | None:
-        """Pin this thread to its current CPU; the CPU, or None where that is not possible
-        (no ``sched_getcpu``, or a single allowed CPU anyway)."""
+    def enter(self) -> tuple[int | None, float]:
+        """Pin this thread to its current CPU; the CPU for the harness and how long it is to
+        poll, for the start frame (None and 0.0 where pinning is not possible: no
+        ``sched_getcpu``, or a single allowed CPU)."""
         cpu = _current_cpu()
         if cpu is None or self._previous is not None:
-            return None
+            return None, 0.0
         try:
             allowed = os.sched_getaffinity(0)
             if len(allowed) < 2 or cpu not in allowed:
-                return None
+                return None, 0.0
             os.sched_setaffinity(0, {cpu})
         except OSError:
-            return None
+            return None, 0.0
         self._previous = allowed
-        return cpu
+        self.engine_cpu = cpu
+        others = sorted(allowed - {cpu})
+        harness_cpu = next((other for other in others if other > cpu), others[0])
+        self.poll_s = POLL_S
+        return harness_cpu, POLL_S
+
+    def harness_polls(self, polling: bool) -> None:
+        """The harness said (in ``ready``) whether it moved and polls; if not, neither do we."""
+        if not polling:
+            self.poll_s = 0.0
+
+    def answered(self, *, polled: bool) -> None:
+        """One round trip is over; ``polled``: its answer came while this side polled."""
+        if not self.poll_s:
+            return
+        self._misses = self._misses * self.MISS_DECAY + (not polled)
+        if self._misses > self.MISS_LIMIT:
+            self.poll_s = 0.0
+            self._move_harness = True
+
+    def before(self, observation: bytes) -> bytes:
+        """What to send for ``observation``: the frame itself, after the ``handover`` frame
+        that brings the harness to this CPU when the polling stopped paying."""
+        if not self._move_harness:
+            return observation
+        self._move_harness = False
+        return policy_harness.encode_frame("handover", cpu=self.engine_cpu,
+                                           poll_s=0.0) + observation
 
     def leave(self) -> None:
         if self._previous is not None:
@@ -684,18 +762,17 @@ _warm_pool = _WarmPool()
 # -- one episode -----------------------------------------------------------------------------
 
 def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading.Thread,
-          begin: Callable[[_OneCpu], object], warm: bool) -> CodeRun | None:
+          begin: Callable[[], object], warm: bool) -> CodeRun | None:
     """Simulate the episode against the sandboxed policy (``begin`` sets the sandbox going;
     ``worker`` is the thread running it). None when the learner's code never reached the
     sandbox (it ended before its clock started): nothing of theirs ran."""
     conversation = link.conversation
-    one_cpu = _OneCpu()
-    proxy = _ProxyPolicy(link, job, one_cpu)
+    proxy = _ProxyPolicy(link, job)
     engine = episode.engine
     result_episode: Episode | None = None
     rejected: MalformedAction | None = None
     simulate_started = time.perf_counter()
-    begin(one_cpu)
+    begin()
     try:
         result_episode = engine.simulate(episode.world, proxy, horizon=episode.horizon,
                                          seed=episode.seed)
@@ -704,7 +781,7 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
     except _PolicyStopped:
         pass
     finally:
-        one_cpu.leave()
+        link.handover.leave()
         simulate_s = time.perf_counter() - simulate_started
         channel = conversation.channel
         if result_episode is not None and channel is not None:

@@ -14,13 +14,18 @@ one period at a time, over the program's stdin and stdout:
   all a *warm* harness, started ahead of the learner's run, has done — no learner code has run
   in it, so the trusted side may start the run's clock when it sends ``start``;
 - ``start`` carries ``code`` (the learner's source), ``info`` (engine name and horizon),
-  ``max_action_values`` and ``cpu`` (the CPU to run on, or null): the harness moves to that
-  CPU, writes ``policy.py``, loads it, calls ``reset(info)`` if defined and answers ``ready``;
+  ``max_action_values``, ``cpu`` (the CPU to run on, or null) and ``poll_s``: the harness
+  moves to that CPU, writes ``policy.py``, loads it, calls ``reset(info)`` if defined and
+  answers ``ready``, with ``polling``: whether it waits for each observation by polling its
+  stdin for up to ``poll_s`` seconds before it blocks (only once it is on the CPU asked for:
+  codemode's ``_Handover`` says why);
 - then, for every ``observation`` frame: ``act(observation)``, the result encoded as an
   ``action`` frame of float64 arrays (a number or a list becomes an array; anything else is an
   ``error`` frame saying what was wrong). An exception in the learner's code is an ``error``
   frame with its type, message and a traceback of the learner's own frames, and the harness
   exits; an ``end`` frame or end-of-file on stdin means the episode is over (exit status 0).
+  A ``handover`` frame (``cpu``, ``poll_s``, as in ``start``) may come before an observation:
+  the harness moves and waits as it says from then on, and answers nothing to it.
 
 Frames (both directions): the 4 bytes ``USF2``, the header's length and the body's length
 (little-endian uint32 each), the header (UTF-8 JSON: ``kind``, ``scalars`` — ``[name, "i" or
@@ -40,15 +45,16 @@ never imports Upskill.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
 import io
 import json
 import math
 import os
+import select
 import struct
 import sys
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -140,15 +146,23 @@ def encode_frame(kind: str, values: Mapping[str, object] | None = None,
     array_layout: list[tuple[str, str, tuple[int, ...]]] = []
     arrays: list[memoryview] = []
     for name, value in (values or {}).items():
+        # The usual values first, tested the cheapest way (this runs every period).
         if isinstance(value, np.ndarray):
-            array = _wire_array(name, value)
+            array = value if value.flags.c_contiguous and (
+                value.dtype.str in OBSERVATION_DTYPES) else _wire_array(name, value)
             array_layout.append((name, array.dtype.str, array.shape))
             arrays.append(array.data)
-        elif isinstance(value, float | np.floating):
+        elif isinstance(value, float):  # numpy's float64 too
+            scalar_layout.append((name, "f"))
+            numbers.append(value)
+        elif isinstance(value, int):  # a bool is an int here
+            scalar_layout.append((name, "i"))
+            numbers.append(value)
+        elif isinstance(value, np.floating):
             scalar_layout.append((name, "f"))
             numbers.append(float(value))
-        elif isinstance(value, bool | int | np.integer | np.bool_):
-            scalar_layout.append((name, "i"))  # a bool is an int here
+        elif isinstance(value, np.integer | np.bool_):
+            scalar_layout.append((name, "i"))
             numbers.append(int(value))
         else:
             raise TypeError(f"cannot send {name!r}: {type(value).__name__} is neither a number "
@@ -240,8 +254,19 @@ def decode_frame(header: bytes, body: bytearray | bytes | memoryview, *,
                          f"{decoding.body_bytes}")
     values: Values = dict(zip(decoding.scalar_names, decoding.scalars.unpack_from(body),
                               strict=True))
+    # Each array is a slice of one view of the whole body per type (a slice costs a fifth of
+    # a np.frombuffer); one that does not start on a multiple of its item size gets its own.
+    whole: dict[np.dtype[Any], npt.NDArray[Any]] = {}
     for name, dtype, shape, offset, count in decoding.arrays:
-        array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+        start, misaligned = divmod(offset, dtype.itemsize)
+        if misaligned:
+            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+        else:
+            view = whole.get(dtype)
+            if view is None:
+                view = whole[dtype] = np.frombuffer(body, dtype=dtype,
+                                                    count=len(body) // dtype.itemsize)
+            array = view[start:start + count]
         values[name] = array.reshape(shape) if len(shape) != 1 else array
     return Frame(kind=decoding.kind, values=values, fields=fields)
 
@@ -365,8 +390,17 @@ class _Channel:
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self._reader = os.fdopen(read_fd, "rb", buffering=0)
         self._write_fd = write_fd
+        self._read_fd = read_fd
         self._early = b""  # bytes read past the end of the last frame
         self._guess = _FIRST_READ_BYTES
+        self.poll_s = 0.0
+        self._poller = select.poll()
+        self._poller.register(read_fd, select.POLLIN)
+
+    def wait_by_polling(self, seconds: float) -> None:
+        """From now on wait for a frame by polling for up to ``seconds`` before blocking (0:
+        block at once)."""
+        self.poll_s = seconds if seconds > 0 else 0.0
 
     def read(self) -> Frame | None:
         """The next frame, or None at end-of-file (the episode is over).
@@ -390,7 +424,7 @@ class _Channel:
                     buffer[:got] = view[:got]
                     view = memoryview(buffer)
                 continue
-            count = self._reader.readinto(view[got:])
+            count = self._readinto(view[got:])
             if not count:
                 return None
             got += count
@@ -399,6 +433,21 @@ class _Channel:
         header_end = PREFIX.size + header_bytes
         return decode_frame(bytes(view[PREFIX.size:header_end]), view[header_end:total],
                             dtypes=OBSERVATION_DTYPES)
+
+    def _readinto(self, view: memoryview) -> int:
+        """Bytes into ``view`` as soon as there are some (0 at end-of-file), polling first
+        when asked to."""
+        if not self.poll_s:
+            return self._reader.readinto(view) or 0
+        # Polled with poll(), which does not take the pipe's lock: a read would, and would
+        # slow down the engine writing its frame.
+        poller = self._poller
+        until = time.perf_counter() + self.poll_s
+        while not poller.poll(0):
+            if time.perf_counter() >= until:
+                poller.poll()
+                break
+        return self._reader.readinto(view) or 0
 
     def send(self, frame: bytes) -> None:
         # The learner's prints go out before the frame, in the order of the periods.
@@ -419,18 +468,21 @@ def main() -> int:
         return EXIT_OK
     if start.kind != "start":
         raise FrameError(f"the first frame must be 'start', not {start.kind!r}")
-    _move_to_cpu(start.fields.get("cpu"))
+    _hand_over(channel, start.fields)
     policy_path = Path.cwd() / POLICY_FILE
     max_values = int(start.fields.get("max_action_values", 10_000_000))
     act = _start_policy(channel, policy_path, start.fields.get("code"),
                         start.fields.get("info", {}))
     if act is None:
         return EXIT_FAILED
-    channel.send(encode_frame("ready"))
+    channel.send(encode_frame("ready", polling=channel.poll_s > 0))
     while True:
         frame = channel.read()
         if frame is None or frame.kind == "end":
             return EXIT_OK
+        if frame.kind == "handover":
+            _hand_over(channel, frame.fields)
+            continue
         try:
             action = act(frame.values)
         except BaseException as error:  # noqa: BLE001 - SystemExit included: all reported
@@ -444,12 +496,25 @@ def main() -> int:
         channel.send(encode_frame("action", arrays))
 
 
-def _move_to_cpu(cpu: object) -> None:
-    """Run on the engine's CPU, as the start frame asks (codemode's ``_OneCpu`` says why);
-    where that is not allowed, stay where we are."""
-    if type(cpu) is int:
-        with contextlib.suppress(OSError, ValueError):
-            os.sched_setaffinity(0, {cpu})
+def _hand_over(channel: _Channel, fields: Mapping[str, Any]) -> None:
+    """Run on the CPU the engine asks for and wait for observations as it says (codemode's
+    ``_Handover`` says why): by polling only on the CPU asked for, since polling on a CPU
+    shared with the engine would keep the engine from its turn."""
+    poll_s = fields.get("poll_s")
+    moved = _move_to_cpu(fields.get("cpu"))
+    channel.wait_by_polling(poll_s if moved and type(poll_s) is float else 0.0)
+
+
+def _move_to_cpu(cpu: object) -> bool:
+    """Whether this process now runs on ``cpu`` alone (where that is not allowed, or no CPU is
+    named, it stays where it is)."""
+    if type(cpu) is not int:
+        return False
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _start_policy(channel: _Channel, policy_path: Path, code: object,
