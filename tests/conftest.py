@@ -50,6 +50,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture
+def quick_exam_preparation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preparing an exam simulates 2,000 candidates for its expected decision accuracy and, for
+    an adaptive one, tunes exposure control on 400 (seconds each time, and most exam tests
+    prepare one). Tests that look at neither use a few hundred; the sizes' statistics are
+    measured in bench/exam_simulation.py."""
+    from upskill.assessment import certification
+
+    monkeypatch.setattr(certification, "CLASSIFICATION_SIMULEES", 200)
+    monkeypatch.setattr(certification, "EXPOSURE_SIMULEES", 100)
+
+
+@pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 

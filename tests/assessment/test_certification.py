@@ -30,7 +30,8 @@ from upskill.catalog import services as catalog
 from upskill.core.errors import Conflict, Invalid, NotFound
 from upskill.core.models import Job
 
-pytestmark = pytest.mark.django_db
+# The preparation's simulation sizes are not what these tests look at (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_exam_preparation")]
 
 PROGRAM = "data-analyst-certificate"
 KEY = {"single": 0, "code": 0, "multi": [0, 1], "numeric": 42}

@@ -57,10 +57,8 @@ def run_calibration() -> Job:
 
 
 @pytest.fixture(autouse=True)
-def quick_exam_preparation(monkeypatch: pytest.MonkeyPatch) -> None:
+def _quick_exam_preparation(quick_exam_preparation: None) -> None:
     """Preparing an adaptive exam simulates thousands of candidates; a few hundred do here."""
-    monkeypatch.setattr(certification, "CLASSIFICATION_SIMULEES", 200)
-    monkeypatch.setattr(certification, "EXPOSURE_SIMULEES", 100)
 
 
 @pytest.fixture

@@ -40,9 +40,8 @@ SECRET_FIELDS = {"answer", "key", "correct", "explanation", "explanation_html", 
 
 
 @pytest.fixture(autouse=True)
-def quick_preparation(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The expected-consistency simulation is not what these tests look at.
-    monkeypatch.setattr(certification, "CLASSIFICATION_SIMULEES", 200)
+def _quick_exam_preparation(quick_exam_preparation: None) -> None:
+    """The expected-consistency simulation is not what these tests look at."""
 
 
 def import_exam(root: Path, form: str) -> Exam:

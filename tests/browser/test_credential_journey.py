@@ -65,7 +65,7 @@ def staff_member(make_user: Callable[..., User]) -> User:
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_learner_earns_and_shares_a_credential_that_staff_then_revoke(
     new_page: PageFactory, catalog: Path, learner: User, staff_member: User,
-    viewport: ViewportSize, settings: Settings, tmp_path: Path,
+    viewport: ViewportSize, settings: Settings, tmp_path: Path, quick_exam_preparation: None,
 ):
     settings.CREDENTIALS_KEY_DIR = tmp_path / "keys"
     width = viewport["width"]

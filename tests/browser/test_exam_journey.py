@@ -93,9 +93,8 @@ def minutes_on_timer(page: Page) -> int:
                          ids=["desktop-fixed", "phone-adaptive"])
 def test_candidate_sits_a_timed_exam_survives_a_reload_and_reads_the_report(
     new_page: PageFactory, catalog: Path, learner: User, viewport: ViewportSize, form: str,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, quick_exam_preparation: None,
 ):
-    monkeypatch.setattr(certification, "CLASSIFICATION_SIMULEES", 200)
     import_exam(catalog, form)
     width = viewport["width"]
     page = new_page(viewport=viewport, user=learner)
