@@ -378,10 +378,14 @@ sandbox.run(["python", "-c", "import time; time.sleep(60)", {marker!r}],
     worker = subprocess.Popen([sys.executable, "-c", worker_script], cwd=PROJECT_ROOT,
                               stdout=subprocess.PIPE)
     try:
+        # Killed once the program runs (mid-run), not while bubblewrap is still starting it:
+        # each of bubblewrap's processes asks for its die-with-parent signal just after it is
+        # forked, and a CI run once killed the worker inside that window (both bubblewrap
+        # processes had the marker, the program had not started) and the sandbox lived on.
         deadline = time.monotonic() + 30
-        while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)  # bwrap and the sleeping program
-        assert processes_with(marker), "the sandboxed program never started"
+        while not program_started(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert program_started(marker), "the sandboxed program never started"
         worker.kill()
         worker.wait()
         assert_all_gone(marker, within_s=5)
@@ -390,6 +394,19 @@ sandbox.run(["python", "-c", "import time; time.sleep(60)", {marker!r}],
         worker.wait()
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+def program_started(marker: str) -> bool:
+    """Whether a process with ``marker`` on its command line is the sandboxed program itself
+    rather than one of bubblewrap's."""
+    for pid in processes_with(marker):
+        try:
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if not program.endswith(b"bwrap"):
+            return True
+    return False
 
 
 def test_grader_files_cannot_be_tampered_with(run_python: RunPython, workdir: Path) -> None:
