@@ -378,10 +378,10 @@ sandbox.run(["python", "-c", "import time; time.sleep(60)", {marker!r}],
     worker = subprocess.Popen([sys.executable, "-c", worker_script], cwd=PROJECT_ROOT,
                               stdout=subprocess.PIPE)
     try:
-        # Killed once the program runs (mid-run), not while bubblewrap is still starting it:
-        # each of bubblewrap's processes asks for its die-with-parent signal just after it is
-        # forked, and a CI run once killed the worker inside that window (both bubblewrap
-        # processes had the marker, the program had not started) and the sandbox lived on.
+        # Killed once the program runs (mid-run), not while bubblewrap is still starting it: a
+        # CI run once killed the worker when both bubblewrap processes had the marker and the
+        # program had not started, and the sandbox lived on (decision 0004, "What it does not
+        # protect against").
         deadline = time.monotonic() + 30
         while not program_started(marker) and time.monotonic() < deadline:
             time.sleep(0.05)
