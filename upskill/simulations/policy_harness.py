@@ -181,10 +181,8 @@ def encode_frame(kind: str, values: Mapping[str, object] | None = None,
 
 
 def _wire_array(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``value`` itself when it can travel as it is (C order, little-endian), else a copy
-    that can."""
-    if value.flags.c_contiguous and value.dtype.str in OBSERVATION_DTYPES:
-        return value
+    """A copy of ``value`` that can travel (C order, little-endian), for an array that cannot
+    as it is (``encode_frame`` sends those as they are)."""
     array = np.asarray(value, order="C")  # (ascontiguousarray makes 0-d 1-d)
     array = array.astype(array.dtype.newbyteorder("<"), copy=False)
     if array.dtype.str not in OBSERVATION_DTYPES:
@@ -390,7 +388,6 @@ class _Channel:
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self._reader = os.fdopen(read_fd, "rb", buffering=0)
         self._write_fd = write_fd
-        self._read_fd = read_fd
         self._early = b""  # bytes read past the end of the last frame
         self._guess = _FIRST_READ_BYTES
         self.poll_s = 0.0
