@@ -832,6 +832,84 @@ def test_actions_travel_only_as_float64() -> None:
         split(frame, policy_harness.ACTION_DTYPES)
 
 
+def constant(values: Any) -> np.ndarray:
+    """An array as engines hand out their fixed facts: its own memory, read-only."""
+    array = np.array(values, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+def read_stream(frames: list[bytes]) -> list[policy_harness.Frame]:
+    """The frames as the harness reads them: one store of kept arrays for the stream."""
+    kept: dict[str, np.ndarray] = {}
+    size = policy_harness.PREFIX.size
+    decoded = []
+    for frame in frames:
+        header_bytes, _body_bytes = policy_harness.frame_lengths(
+            frame[:size], max_header_bytes=10**6, max_body_bytes=10**9)
+        decoded.append(policy_harness.decode_frame(
+            frame[size:size + header_bytes], bytearray(frame[size + header_bytes:]),
+            dtypes=policy_harness.OBSERVATION_DTYPES, kept=kept))
+    return decoded
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dictionaries(names, st.one_of(float_arrays, int_arrays, scalars),
+                                max_size=6), min_size=1, max_size=4), st.data())
+def test_a_frame_writer_sends_what_encode_frame_sends(layouts: list[dict[str, Any]],
+                                                      data: st.DataObject) -> None:
+    # Each layout a few times in a row (the fast way) with fresh values of its types.
+    writer = policy_harness.FrameWriter("observation")
+    for values in layouts:
+        for _repeat in range(data.draw(st.integers(1, 3))):
+            fresh = {name: (value + 1 if isinstance(value, np.ndarray) and value.size else value)
+                     for name, value in values.items()}
+            assert writer.encode(fresh) == policy_harness.encode_frame("observation", fresh)
+
+
+def test_a_frame_writer_sends_a_constant_array_once_and_the_harness_keeps_it() -> None:
+    season = constant([0.5, 1.5, 1.0])
+    writer = policy_harness.FrameWriter("observation")
+    observations = [{"period": period, "stock": np.full(3, float(period)), "season": season}
+                    for period in range(4)]
+    frames = [writer.encode(observation) for observation in observations]
+    assert len(frames[1]) < len(frames[0])  # the season's bytes went once
+    assert frames[2][len(frames[2]) - 8 * 3:] == np.full(3, 2.0).tobytes()
+    decoded = read_stream(frames)
+    for frame, observation in zip(decoded, observations, strict=True):
+        assert frame.values["period"] == observation["period"]
+        assert np.array_equal(frame.values["stock"], observation["stock"])
+        assert np.array_equal(frame.values["season"], season)
+        assert frame.values["stock"].flags.writeable  # the period's own copy
+        assert not frame.values["season"].flags.writeable  # kept: read-only, as the engine's
+    assert decoded[3].values["season"] is decoded[1].values["season"]
+
+
+def test_arrays_that_may_change_are_sent_every_time() -> None:
+    writer = policy_harness.FrameWriter("observation")
+    level = np.arange(3.0)
+    view = level[:2]
+    view.flags.writeable = False  # read-only, but `level` can still change it
+    sizes = set()
+    for step in range(3):
+        level += step
+        frames = read_stream([writer.encode({"level": level, "view": view})])
+        assert np.array_equal(frames[0].values["view"], level[:2])
+        sizes.add(len(writer.encode({"level": level, "view": view})))
+    assert len(sizes) == 1
+
+
+def test_a_kept_array_must_have_been_sent_and_only_observations_keep_any() -> None:
+    season = constant([1.0, 2.0])
+    writer = policy_harness.FrameWriter("observation")
+    first, second = writer.encode({"season": season}), writer.encode({"season": season})
+    with pytest.raises(policy_harness.FrameError, match="was not sent before"):
+        read_stream([second])
+    assert np.array_equal(read_stream([first, second])[1].values["season"], season)
+    with pytest.raises(policy_harness.FrameError, match="kept from earlier frames"):
+        split(first, policy_harness.OBSERVATION_DTYPES)  # no store: as for actions
+
+
 # -- the real inventory engine ---------------------------------------------------------------
 
 INVENTORY_HORIZON = 20

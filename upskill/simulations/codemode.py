@@ -438,13 +438,13 @@ class _HarnessLink:
                     return None
                 end = prefix_size + header_bytes + body_bytes
                 continue
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            data = self._poll(channel) if self.ready_at is not None else None
-            if data is None:
-                self._blocked = True
-                data = channel.read(left)
+            data = self._next_bytes(channel, deadline)
             if not data:
                 return None  # over (b"") or out of time (None)
+            if not self._buffer:  # the usual case: one read brings one whole frame
+                frame = self._whole_frame(data)
+                if frame is not False:
+                    return frame
             self._buffer += data
         header = bytes(self._buffer[prefix_size:prefix_size + header_bytes])
         # A copy: the engine may keep the arrays, and the buffer takes the next bytes.
@@ -452,6 +452,39 @@ class _HarnessLink:
         del self._buffer[:end]
         try:
             return policy_harness.decode_frame(header, body,
+                                               dtypes=policy_harness.ACTION_DTYPES)
+        except policy_harness.FrameError as error:
+            self._not_a_frame(error)
+            return None
+
+    def _next_bytes(self, channel: sandbox.DialogueChannel,
+                    deadline: float | None) -> bytes | None:
+        """The harness's next bytes: b"" once the run is over, None if ``deadline`` passed."""
+        data = self._poll(channel) if self.ready_at is not None else None
+        if data is None:
+            self._blocked = True
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            data = channel.read(left)
+        return data
+
+    def _whole_frame(self, data: bytes) -> policy_harness.Frame | Literal[False] | None:
+        """The frame ``data`` holds exactly (None: it is not a frame, and ``failure`` says
+        so), or False if it holds anything else (part of one, or more)."""
+        size = policy_harness.PREFIX.size
+        if len(data) < size:
+            return False
+        try:
+            header_bytes, body_bytes = policy_harness.frame_lengths(
+                data[:size], max_header_bytes=MAX_HEADER_BYTES, max_body_bytes=MAX_ACTION_BYTES)
+        except policy_harness.FrameError as error:
+            self._not_a_frame(error)
+            return None
+        if len(data) != size + header_bytes + body_bytes:
+            return False
+        try:
+            # The body a copy: the engine may keep the arrays.
+            return policy_harness.decode_frame(data[size:size + header_bytes],
+                                               bytearray(memoryview(data)[size + header_bytes:]),
                                                dtypes=policy_harness.ACTION_DTYPES)
         except policy_harness.FrameError as error:
             self._not_a_frame(error)
@@ -496,6 +529,7 @@ class _ProxyPolicy:
     def __init__(self, link: _HarnessLink, job: _Job) -> None:
         self._link = link
         self._job = job
+        self._observations = policy_harness.FrameWriter("observation")
         self._stopped = False
         self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
         self.answers = 0
@@ -504,7 +538,7 @@ class _ProxyPolicy:
         link = self._link
         if self._stopped:
             raise _PolicyStopped
-        frame = policy_harness.encode_frame("observation", observation)
+        frame = self._observations.encode(observation)
         waited_from = time.perf_counter()
         action = None
         if (link.code_sent or link.send_code(self._job)) and (

@@ -45,6 +45,7 @@ never imports Upskill.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import io
@@ -60,7 +61,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +73,7 @@ __all__ = [
     "PREFIX",
     "Frame",
     "FrameError",
+    "FrameWriter",
     "NotAnAction",
     "action_arrays",
     "decode_frame",
@@ -103,9 +105,9 @@ EXIT_FAILED: Final = 1
 # hundred bytes); a start frame with the learner's source is parsed once and forgotten.
 _CACHED_HEADER_BYTES: Final = 4096
 _SCALAR_CODES: Final = {"i": "q", "f": "d"}
-# The first read of a frame asks for this much (or the last frame's size, if larger), so a
-# whole observation usually arrives in one read.
-_FIRST_READ_BYTES: Final = 65536
+# The first read of a frame asks for the last frame's size (at least this much), so a whole
+# observation usually arrives in one read into a buffer no bigger than it.
+_FIRST_READ_BYTES: Final = 4096
 _MAX_GUESS_BYTES: Final = 16 * 1024 * 1024
 
 Scalar: TypeAlias = int | float
@@ -141,29 +143,60 @@ def encode_frame(kind: str, values: Mapping[str, object] | None = None,
     :data:`OBSERVATION_DTYPES`, any shape) go into the body in their order; ``fields`` are
     extra JSON-serializable header entries (``info``, ``message``...). The frame is a copy:
     changing the arrays afterwards does not change it."""
+    return _encode(kind, values or {}, fields, None)[0]
+
+
+# How the fast way checks a value against the remembered layout: a number's exact type, an
+# array sent (its dtype object and shape), or an array kept (the very object sent before).
+_Slot: TypeAlias = tuple[Literal[0], type] | tuple[Literal[1], np.dtype[Any], tuple[int, ...]] \
+    | tuple[Literal[2], npt.NDArray[Any]]
+
+
+def _encode(kind: str, values: Mapping[str, object], fields: Mapping[str, Any],
+            fixed: dict[str, npt.NDArray[Any]] | None) -> tuple[bytes, list[_Slot] | None]:
+    """The frame, and the slots a frame with the same values in the same layout would check
+    (None: such a frame cannot take the fast way). With ``fixed`` (a writer's: the constant
+    arrays sent so far, by name), a constant array is sent ``fixed`` and, when the same
+    object comes again, ``kept`` instead of its bytes; ``fixed`` is brought up to date."""
     scalar_layout: list[tuple[str, str]] = []
     numbers: list[Scalar] = []
-    array_layout: list[tuple[str, str, tuple[int, ...]]] = []
+    array_layout: list[tuple[str, str, tuple[int, ...], str]] = []
     arrays: list[memoryview] = []
-    for name, value in (values or {}).items():
-        # The usual values first, tested the cheapest way (this runs every period).
+    slots: list[_Slot] | None = []
+    for name, value in values.items():
+        # The usual values first, tested the cheapest way.
         if isinstance(value, np.ndarray):
-            array = value if value.flags.c_contiguous and (
-                value.dtype.str in OBSERVATION_DTYPES) else _wire_array(name, value)
-            array_layout.append((name, array.dtype.str, array.shape))
+            if fixed is not None and value is fixed.get(name):
+                array_layout.append((name, value.dtype.str, value.shape, "kept"))
+                slots.append((2, value)) if slots is not None else None
+                continue
+            usable = value.flags.c_contiguous and value.dtype.str in OBSERVATION_DTYPES
+            array = value if usable else _wire_array(name, value)
+            mark = ""
+            if fixed is not None and usable and _constant(value):
+                fixed[name] = value
+                mark = "fixed"
+                slots = None  # the next frame keeps it: another layout
+            array_layout.append((name, array.dtype.str, array.shape, mark))
             arrays.append(array.data)
-        elif isinstance(value, float):  # numpy's float64 too
-            scalar_layout.append((name, "f"))
+            if slots is not None:
+                if usable:
+                    slots.append((1, value.dtype, value.shape))
+                else:
+                    slots = None
+        elif isinstance(value, int | float):  # a bool is an int, numpy's float64 a float
+            is_float = isinstance(value, float)
+            scalar_layout.append((name, "f" if is_float else "i"))
             numbers.append(value)
-        elif isinstance(value, int):  # a bool is an int here
-            scalar_layout.append((name, "i"))
-            numbers.append(value)
+            slots.append((0, type(value))) if slots is not None else None
         elif isinstance(value, np.floating):
             scalar_layout.append((name, "f"))
             numbers.append(float(value))
+            slots = None
         elif isinstance(value, np.integer | np.bool_):
             scalar_layout.append((name, "i"))
             numbers.append(int(value))
+            slots = None
         else:
             raise TypeError(f"cannot send {name!r}: {type(value).__name__} is neither a number "
                             f"nor a numpy array")
@@ -177,12 +210,76 @@ def encode_frame(kind: str, values: Mapping[str, object] | None = None,
     body_bytes = len(scalar_bytes) + sum(array.nbytes for array in arrays)
     # One copy of everything, straight from the arrays' memory.
     return b"".join((PREFIX.pack(MAGIC, len(encoding.header), body_bytes), encoding.header,
-                     scalar_bytes, *arrays))
+                     scalar_bytes, *arrays)), slots
+
+
+def _constant(array: npt.NDArray[Any]) -> bool:
+    """Whether ``array`` is one the engine does not change: read-only, and the owner of its
+    memory (so no other array writes it). Engines hand out their fixed facts so."""
+    return not array.flags.writeable and array.base is None
+
+
+class FrameWriter:
+    """Encodes a stream of frames of one kind whose values keep their layout from one frame to
+    the next (a period's observation, an action), at a fraction of :func:`encode_frame`'s cost
+    once the layout is known; for a reader that keeps what was sent (``decode_frame``'s
+    ``kept``).
+
+    - A constant array (read-only and the owner of its memory: :func:`_constant`) is sent once
+      marked ``fixed``; when the very same object comes again it is sent ``kept``: named in
+      the header, not in the body, and the reader hands out the one it kept.
+    - It remembers the last frame's layout: the names in order, each number's exact type, each
+      array's dtype object and shape, each kept array's identity. A frame whose values match it
+      is the remembered prefix and header, the numbers packed and the arrays' bytes, joined in
+      one copy; any other goes the long way and its layout is remembered, if a later frame can
+      repeat it (numpy scalars, arrays that need converting and a frame that sends a constant
+      never take the fast way)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._names: tuple[str, ...] | None = None
+        self._slots: tuple[_Slot, ...] = ()
+        self._head = b""  # prefix and header: the body's length is the layout's
+        self._scalars = struct.Struct("<")
+        self._fixed: dict[str, npt.NDArray[Any]] = {}
+
+    def encode(self, values: Mapping[str, object]) -> bytes:
+        if self._names is not None and tuple(values) == self._names:
+            numbers: list[object] = []
+            arrays: list[npt.NDArray[Any]] = []
+            for value, slot in zip(values.values(), self._slots, strict=True):
+                tag = slot[0]
+                if tag == 1:
+                    if not (type(value) is np.ndarray and value.dtype is slot[1]
+                            and value.shape == slot[-1] and value.flags.c_contiguous):
+                        break
+                    arrays.append(value)
+                elif tag == 0:
+                    if type(value) is not slot[1]:
+                        break
+                    numbers.append(value)
+                elif value is not slot[1]:
+                    break
+            else:
+                with contextlib.suppress(struct.error):  # else the long way says what is wrong
+                    return b"".join((self._head, self._scalars.pack(*numbers),
+                                     *(array.data for array in arrays)))
+        frame, slots = _encode(self.kind, values, {}, self._fixed)
+        self._names = None
+        if slots is not None:
+            _magic, header_bytes, _body_bytes = PREFIX.unpack_from(frame)
+            self._names = tuple(values)
+            self._slots = tuple(slots)
+            self._head = frame[:PREFIX.size + header_bytes]
+            codes = "".join("d" if issubclass(slot[1], float) else "q"
+                            for slot in slots if slot[0] == 0)
+            self._scalars = struct.Struct(f"<{codes}")
+        return frame
 
 
 def _wire_array(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """A copy of ``value`` that can travel (C order, little-endian), for an array that cannot
-    as it is (``encode_frame`` sends those as they are)."""
+    as it is (the encoders send those as they are)."""
     array = np.asarray(value, order="C")  # (ascontiguousarray makes 0-d 1-d)
     array = array.astype(array.dtype.newbyteorder("<"), copy=False)
     if array.dtype.str not in OBSERVATION_DTYPES:
@@ -192,7 +289,7 @@ def _wire_array(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 Layout: TypeAlias = tuple[str, tuple[tuple[str, str], ...],
-                          tuple[tuple[str, str, tuple[int, ...]], ...]]
+                          tuple[tuple[str, str, tuple[int, ...], str], ...]]
 
 
 @functools.lru_cache(maxsize=64)
@@ -203,8 +300,8 @@ def _cached_encoding(layout: Layout) -> _Encoding:
 def _encoding(layout: Layout, fields: Mapping[str, Any]) -> _Encoding:
     kind, scalar_layout, array_layout = layout
     header = json.dumps({"kind": kind, "scalars": [list(entry) for entry in scalar_layout],
-                         "arrays": [[name, dtype, list(shape)]
-                                    for name, dtype, shape in array_layout], **fields},
+                         "arrays": [[name, dtype, list(shape), *([mark] if mark else [])]
+                                    for name, dtype, shape, mark in array_layout], **fields},
                         separators=(",", ":")).encode("utf-8")
     codes = "".join(_SCALAR_CODES[tag] for _name, tag in scalar_layout)
     return _Encoding(header=header, scalars=struct.Struct(f"<{codes}"))
@@ -231,16 +328,31 @@ class _Decoding:
     kind: str
     scalar_names: tuple[str, ...]
     scalars: struct.Struct
-    # name, dtype, shape, offset in the body, number of values
-    arrays: tuple[tuple[str, np.dtype[Any], tuple[int, ...], int, int], ...]
+    # Each array as a slice of one view of the whole body per type (a slice costs a fifth of
+    # a np.frombuffer): name, dtype, first and last index + 1 in that view, and the shape
+    # (None: 1-d, the slice as it is).
+    aligned: tuple[tuple[str, np.dtype[Any], int, int, tuple[int, ...] | None], ...]
+    views: tuple[np.dtype[Any], ...]  # the types of the aligned arrays, once each
+    # One that does not start on a multiple of its item size gets its own: name, dtype,
+    # offset, number of values, shape.
+    misaligned: tuple[tuple[str, np.dtype[Any], int, int, tuple[int, ...]], ...]
+    names: tuple[str, ...]  # the arrays' names in the header's order
+    fixed: tuple[str, ...]  # arrays sent to be kept (read-only) ...
+    kept: tuple[tuple[str, np.dtype[Any], tuple[int, ...]], ...]  # ... and arrays kept
     body_bytes: int
 
 
 def decode_frame(header: bytes, body: bytearray | bytes | memoryview, *,
-                 dtypes: frozenset[str]) -> Frame:
+                 dtypes: frozenset[str],
+                 kept: dict[str, npt.NDArray[Any]] | None = None) -> Frame:
     """A frame from its header and body, checked strictly (the bytes may come from hostile
     code): arrays only of ``dtypes``, numbers only as int64 or float64, exactly filling the
-    body. The arrays are views of ``body`` (writable if it is), never copies."""
+    body. The arrays are views of ``body`` (writable if it is), never copies.
+
+    ``kept`` is a reader's store of the constant arrays sent so far (:class:`FrameWriter`): an
+    array marked ``fixed`` is handed out read-only and stored, one marked ``kept`` is the one
+    stored under its name (which must have its type and shape). Without ``kept``, a frame with
+    either mark is refused."""
     decoding: _Decoding | None = None
     fields: dict[str, Any] = {}
     if len(header) <= _CACHED_HEADER_BYTES:
@@ -252,20 +364,32 @@ def decode_frame(header: bytes, body: bytearray | bytes | memoryview, *,
                          f"{decoding.body_bytes}")
     values: Values = dict(zip(decoding.scalar_names, decoding.scalars.unpack_from(body),
                               strict=True))
-    # Each array is a slice of one view of the whole body per type (a slice costs a fifth of
-    # a np.frombuffer); one that does not start on a multiple of its item size gets its own.
-    whole: dict[np.dtype[Any], npt.NDArray[Any]] = {}
-    for name, dtype, shape, offset, count in decoding.arrays:
-        start, misaligned = divmod(offset, dtype.itemsize)
-        if misaligned:
-            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
-        else:
-            view = whole.get(dtype)
-            if view is None:
-                view = whole[dtype] = np.frombuffer(body, dtype=dtype,
-                                                    count=len(body) // dtype.itemsize)
-            array = view[start:start + count]
-        values[name] = array.reshape(shape) if len(shape) != 1 else array
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    if decoding.aligned:
+        whole = {dtype: np.frombuffer(body, dtype=dtype, count=len(body) // dtype.itemsize)
+                 for dtype in decoding.views}
+        for name, dtype, start, stop, shape in decoding.aligned:
+            array = whole[dtype][start:stop]
+            arrays[name] = array if shape is None else array.reshape(shape)
+    for name, dtype, offset, count, shape in decoding.misaligned:
+        arrays[name] = np.frombuffer(body, dtype=dtype, count=count,
+                                     offset=offset).reshape(shape)
+    if decoding.fixed or decoding.kept:
+        if kept is None:
+            raise FrameError("it refers to arrays kept from earlier frames, which are not "
+                             "allowed here")
+        for name, dtype, shape in decoding.kept:
+            known = kept.get(name)
+            if known is None or known.dtype != dtype or known.shape != shape:
+                raise FrameError(f"it keeps an array {name!r} that was not sent before as "
+                                 f"it describes it")
+            arrays[name] = known
+        for name in decoding.fixed:
+            array = arrays[name]
+            array.flags.writeable = False
+            kept[name] = array
+    for name in decoding.names:  # in the header's order
+        values[name] = arrays[name]
     return Frame(kind=decoding.kind, values=values, fields=fields)
 
 
@@ -304,31 +428,53 @@ def _decoding(header: bytes, dtypes: frozenset[str]) -> tuple[_Decoding, dict[st
         scalar_names.append(entry[0])
         codes += _SCALAR_CODES[entry[1]]
     offset = 8 * len(codes)
-    layout: list[tuple[str, np.dtype[Any], tuple[int, ...], int, int]] = []
+    aligned: list[tuple[str, np.dtype[Any], int, int, tuple[int, ...] | None]] = []
+    misaligned: list[tuple[str, np.dtype[Any], int, int, tuple[int, ...]]] = []
+    names: list[str] = []
+    fixed: list[str] = []
+    kept: list[tuple[str, np.dtype[Any], tuple[int, ...]]] = []
     for entry in arrays:
-        name, dtype_name, shape = _array_entry(entry, dtypes)
+        name, dtype_name, shape, mark = _array_entry(entry, dtypes)
         _check_name(name, seen)
+        names.append(name)
         dtype = np.dtype(dtype_name)
+        if mark == "kept":
+            kept.append((name, dtype, shape))
+            continue
+        if mark == "fixed":
+            fixed.append(name)
         count = math.prod(shape)
-        layout.append((name, dtype, shape, offset, count))
+        start, remainder = divmod(offset, dtype.itemsize)
+        if remainder:
+            misaligned.append((name, dtype, offset, count, shape))
+        else:
+            aligned.append((name, dtype, start, start + count,
+                            None if len(shape) == 1 else shape))
         offset += count * dtype.itemsize
     decoding = _Decoding(kind=kind, scalar_names=tuple(scalar_names),
-                         scalars=struct.Struct(f"<{codes}"), arrays=tuple(layout),
-                         body_bytes=offset)
+                         scalars=struct.Struct(f"<{codes}"), aligned=tuple(aligned),
+                         views=tuple(dict.fromkeys(dtype for _n, dtype, *_rest in aligned)),
+                         misaligned=tuple(misaligned), names=tuple(names), fixed=tuple(fixed),
+                         kept=tuple(kept), body_bytes=offset)
     return decoding, parsed
 
 
-def _array_entry(entry: object, dtypes: frozenset[str]) -> tuple[str, str, tuple[int, ...]]:
-    if not (isinstance(entry, list) and len(entry) == 3):
+def _array_entry(entry: object,
+                 dtypes: frozenset[str]) -> tuple[str, str, tuple[int, ...], str]:
+    """An array's name, type, shape and mark ("", "fixed" or "kept") from its header entry."""
+    if not (isinstance(entry, list) and len(entry) in (3, 4)):
         raise FrameError("an array entry of its header is malformed")
-    name, dtype, shape = entry
+    name, dtype, shape, *marks = entry
+    mark = marks[0] if marks else ""
+    if mark not in ("fixed", "kept") and marks:
+        raise FrameError(f"its array {name!r:.100} has an unknown mark")
     if dtype not in dtypes:
         raise FrameError(f"its array {name!r} has the type {dtype!r}, not one of "
                          f"{', '.join(sorted(dtypes))}")
     if not (isinstance(shape, list) and len(shape) <= MAX_DIMENSIONS
             and all(type(n) is int and 0 <= n < 2**40 for n in shape)):
         raise FrameError(f"its array {name!r} has a malformed shape")
-    return name, str(dtype), tuple(shape)
+    return name, str(dtype), tuple(shape), mark
 
 
 def _check_name(name: object, seen: set[str]) -> None:
@@ -393,6 +539,8 @@ class _Channel:
         self.poll_s = 0.0
         self._poller = select.poll()
         self._poller.register(read_fd, select.POLLIN)
+        self.actions = FrameWriter("action")
+        self._kept: dict[str, npt.NDArray[Any]] = {}  # the engine's constants, sent once
 
     def wait_by_polling(self, seconds: float) -> None:
         """From now on wait for a frame by polling for up to ``seconds`` before blocking (0:
@@ -404,7 +552,9 @@ class _Channel:
 
         Each frame is read into a buffer of its own, big enough for the last frame, so one
         ``read`` usually brings all of it; its arrays are views of that buffer (no copy), and
-        writable: the learner may keep or change them without touching another period's."""
+        writable: the learner may keep or change them without touching another period's. The
+        engine's constants (sent once, then kept) are read-only, as the engine hands them out
+        to any policy."""
         buffer = bytearray(max(self._guess, len(self._early)))
         view = memoryview(buffer)
         got = len(self._early)
@@ -429,7 +579,7 @@ class _Channel:
         self._guess = min(max(_FIRST_READ_BYTES, total), _MAX_GUESS_BYTES)
         header_end = PREFIX.size + header_bytes
         return decode_frame(bytes(view[PREFIX.size:header_end]), view[header_end:total],
-                            dtypes=OBSERVATION_DTYPES)
+                            dtypes=OBSERVATION_DTYPES, kept=self._kept)
 
     def _readinto(self, view: memoryview) -> int:
         """Bytes into ``view`` as soon as there are some (0 at end-of-file), polling first
@@ -490,7 +640,7 @@ def main() -> int:
         except NotAnAction as problem:
             channel.send(encode_frame("error", stage="action", type="", message=str(problem)))
             return EXIT_FAILED
-        channel.send(encode_frame("action", arrays))
+        channel.send(channel.actions.encode(arrays))
 
 
 def _hand_over(channel: _Channel, fields: Mapping[str, Any]) -> None:
