@@ -92,6 +92,9 @@ WARM_MAX_AGE_S = 600.0
 # How long a run waits for a warm harness that is still starting: it started before this run
 # and is nearer ready than a cold start would be.
 WARM_WAIT_S = 10.0
+# How long a harness that closed its stdout has to end by itself before it is stopped (then
+# the run's result says what ended it, such as a CPU limit).
+EXIT_GRACE_S = 1.0
 # How long each side of the conversation polls for the other's answer before it blocks, when
 # the two have a CPU each (see _Handover): longer than the engine's turn in a large world.
 POLL_S = 0.001
@@ -349,6 +352,7 @@ class _HarnessLink:
         self.handover = _Handover()
         self._buffer = bytearray()
         self._blocked = False  # a read of this round trip had to block
+        self.stream_ended = False  # the harness's stdout reached its end (it exited, mostly)
 
     def await_waiting(self, timeout_s: float | None) -> bool:
         """Until the harness says ``waiting`` (True), or the run ends or ``timeout_s`` passes
@@ -397,6 +401,7 @@ class _HarnessLink:
                                       f"observation)")
             return None
         if early == b"":
+            self.stream_ended = True
             return None  # the run is over
         sent_at = time.perf_counter()
         if not channel.reply(sandbox.DialogueReply(send=self.handover.before(observation))):
@@ -415,8 +420,11 @@ class _HarnessLink:
 
     def _channel(self, timeout_s: float | None = None) -> sandbox.DialogueChannel | None:
         """The run's channel once it has started (None: over, or not started in time)."""
-        self.conversation.ready.wait(timeout_s)
-        return self.conversation.channel
+        channel = self.conversation.channel  # set once, never unset: no need to wait then
+        if channel is None:
+            self.conversation.ready.wait(timeout_s)
+            channel = self.conversation.channel
+        return channel
 
     def _read_frame(self, timeout_s: float | None) -> policy_harness.Frame | None:
         """The next frame, or None: the run is over, the time is up, or the bytes are not a
@@ -465,6 +473,7 @@ class _HarnessLink:
             self._blocked = True
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             data = channel.read(left)
+        self.stream_ended = data == b""
         return data
 
     def _whole_frame(self, data: bytes) -> policy_harness.Frame | Literal[False] | None:
@@ -822,7 +831,11 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
             # The end frame (and end-of-file) lets the harness exit by itself.
             channel.reply(sandbox.DialogueReply(send=_END_FRAME, close_stdin=True))
         else:
-            conversation.stop()  # given up (or never started): stop it now
+            if link.stream_ended:
+                # The harness closed its stdout: it is ending (killed by a limit, or it
+                # crashed). Its own end says why, so it gets a moment before being stopped.
+                worker.join(timeout=EXIT_GRACE_S)
+            conversation.stop()  # given up (or never started): stop it now, if it runs
         worker.join()
     if conversation.error is not None:
         raise conversation.error

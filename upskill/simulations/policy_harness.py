@@ -32,9 +32,13 @@ Frames (both directions): the 4 bytes ``USF2``, the header's length and the body
 "f"]`` —, ``arrays`` — ``[name, dtype, shape]`` — and a few kind-specific fields), then the
 body: each scalar as 8 little-endian bytes (int64 or float64), then the arrays' raw
 little-endian bytes, back to back. The header describes only the layout, so it is the same
-every period: both sides build or parse it once per layout (a small cache keyed by the exact
-header bytes), and a period costs one copy of the arrays on each side, one ``write`` and
-(usually) one ``read``.
+every period: both sides build or parse it once per layout (:class:`FrameWriter` remembers the
+last one; the reader, a small cache keyed by the exact header bytes), and a period costs one
+copy of the arrays on each side, one ``write`` and (usually) one ``read``. An observation's
+constant arrays (the engine's fixed facts: read-only, owning their memory) travel once: an
+array entry with a fourth element ``"fixed"`` is in the body and the harness keeps it; one
+with ``"kept"`` is not in the body, and the harness hands out the one it kept under that name
+(read-only, as the engine hands its facts to any policy). Action frames never carry marks.
 
 Everything here is untrusted once the learner's code has run in this process: it could write
 any bytes to the protocol fd. The trusted side therefore decodes frames with the same strict
