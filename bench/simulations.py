@@ -299,12 +299,15 @@ def compare_code_and_parameter(world: Mapping[str, Any], values: Mapping[str, fl
         # warm-up: the first run starts cold and gets a harness started for the next
         play_code(world, code, scratch_root, warm=True, reference=reference)
         order = ["parameter", "cold", "warm"]
+        paired: list[float] = []  # each round's warm run / its parameter-mode run
         for round_number in range(rounds):
+            walls: dict[str, float] = {}
             for kind in order if round_number % 2 == 0 else reversed(order):
                 time.sleep(gap_s)
                 if kind == "parameter":
                     sample, _episode = timed(lambda: parameter_episode(world, values))
                     samples[kind].append(sample)
+                    walls[kind] = sample[0]
                     continue
                 sample, run = timed(functools.partial(
                     play_code, world, code, scratch_root, warm=kind == "warm",
@@ -313,6 +316,9 @@ def compare_code_and_parameter(world: Mapping[str, Any], values: Mapping[str, fl
                     kind = "missed"  # no harness was ready: it started its own
                 samples[kind].append(sample)
                 runs[kind].append(run)
+                walls[kind] = sample[0]
+            if "warm" in walls:
+                paired.append(walls["warm"] / walls["parameter"])
     if not runs["warm"]:
         raise BenchError("no code-mode run found a warm harness ready")
     parameter = summarize("parameter mode (trusted policy)", samples["parameter"])
@@ -327,6 +333,7 @@ def compare_code_and_parameter(world: Mapping[str, Any], values: Mapping[str, fl
         "warm_runs_without_a_harness_ready": len(runs["missed"]),
         "ratio_cold": cold.wall_ms / parameter.wall_ms,
         "ratio_warm": warm.wall_ms / parameter.wall_ms,
+        "ratio_warm_by_round": paired,
         "target_at_most": CODE_TARGET,
     }
 
@@ -348,6 +355,10 @@ def report_code_and_parameter(result: Mapping[str, Any]) -> None:
         ratio = result[key]
         print(f"ratio code mode ({label}) / parameter mode: {ratio:.1f} by wall time "
               f"({verdict(ratio, CODE_TARGET, at_most=True)})")
+    by_round = sorted(result["ratio_warm_by_round"])
+    print(f"warm start / parameter mode round by round (the two runs of a round are seconds "
+          f"apart, so the VM's drift from minute to minute cancels): median "
+          f"{statistics.median(by_round):.1f}, {by_round[0]:.1f} to {by_round[-1]:.1f}")
     print("same episode in every code-mode run: yes (KPIs and every series, bit for bit)")
 
 
