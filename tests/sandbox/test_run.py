@@ -343,3 +343,37 @@ def test_launchers_are_forked_by_one_thread_that_outlives_every_run(
     assert [result.stdout for result in results] == ["0\n", "1\n", "2\n"]
     assert len(fillers) == 1
     assert all(filler.is_alive() and filler.daemon for filler in fillers)
+
+
+def test_the_stale_sweep_kills_what_runs_in_a_dead_workers_groups_and_removes_them() -> None:
+    # A worker SIGKILLed while bubblewrap was starting a sandbox leaves that sandbox running in
+    # its run's cgroup (decision 0004): the next worker's sweep kills it and removes the group.
+    # Groups whose owner lives are not touched.
+    from upskill.sandbox import cgroups
+
+    controllers, why_not = cgroups.find_controllers()
+    require(controllers is not None, f"no writable cgroups here: {why_not}")
+    assert controllers is not None
+    gone = subprocess.Popen(["true"])  # a pid that no longer runs
+    gone.wait()
+    parents = {controller.parent for controller in controllers.all()}
+    groups = {owner: [parent / f"{cgroups._PREFIX}{owner}-{time.monotonic_ns()}"
+                      for parent in sorted(parents)] for owner in (gone.pid, os.getpid())}
+    sleepers: dict[int, subprocess.Popen[bytes]] = {}
+    try:
+        for owner, directories in groups.items():
+            sleepers[owner] = subprocess.Popen(["sleep", "60"])
+            for directory in directories:
+                directory.mkdir()
+                (directory / "cgroup.procs").write_text(str(sleepers[owner].pid))
+        cgroups._remove_stale_groups(parents)
+        assert sleepers[gone.pid].wait(timeout=10) == -signal.SIGKILL
+        assert not any(directory.exists() for directory in groups[gone.pid])
+        assert sleepers[os.getpid()].poll() is None  # its owner (this process) lives
+        assert all(directory.exists() for directory in groups[os.getpid()])
+    finally:
+        for sleeper in sleepers.values():
+            sleeper.kill()
+            sleeper.wait()
+        for directories in groups.values():
+            cgroups._kill_and_remove([d for d in directories if d.exists()])

@@ -297,15 +297,45 @@ def _can_create_child(parent: Path, limit_file: str) -> bool:
 
 
 def _remove_stale_groups(parents: set[Path]) -> None:
-    """Remove empty groups left by launchers that died mid-run (SIGKILLed workers)."""
+    """Remove the groups of owners that are gone (workers SIGKILLed mid-run), killing what
+    still runs in them first: a sandbox whose worker was killed while bubblewrap was starting
+    it outlives the worker (decision 0004, "What it does not protect against")."""
+    stale: dict[str, list[Path]] = {}
     for parent in parents:
         for entry in _list_dir(parent):
             if not entry.startswith(_PREFIX):
                 continue
             owner = entry[len(_PREFIX):].split("-", 1)[0]
             if owner.isdigit() and not _alive(int(owner)):
-                with contextlib.suppress(OSError):
-                    (parent / entry).rmdir()
+                stale.setdefault(entry, []).append(parent / entry)
+    for directories in stale.values():  # one run's group in each hierarchy
+        _kill_and_remove(directories)
+
+
+def _kill_and_remove(directories: list[Path]) -> None:
+    """SIGKILL the processes of a group (the same in each of its hierarchies) until its
+    directories can be removed, for up to a few seconds; what is left, a later sweep takes."""
+    left = set(directories)
+    deadline = time.monotonic() + 5.0
+    while left and time.monotonic() < deadline:
+        for directory in list(left):
+            if _try_rmdir(directory):
+                left.discard(directory)
+        if left:
+            for directory in left:
+                _kill_members(directory)
+            time.sleep(0.002)
+
+
+def _kill_members(directory: Path) -> None:
+    kill_file = directory / "cgroup.kill"  # cgroup v2 kills the whole group at once
+    if kill_file.exists():
+        with contextlib.suppress(OSError):
+            kill_file.write_text("1")
+        return
+    for pid in _read_pids(directory / "cgroup.procs"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 # -- small helpers ---------------------------------------------------------------------------
