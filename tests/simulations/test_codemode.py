@@ -870,8 +870,9 @@ def test_a_frame_writer_sends_what_encode_frame_sends(layouts: list[dict[str, An
 def test_a_frame_writer_sends_a_constant_array_once_and_the_harness_keeps_it() -> None:
     season = constant([0.5, 1.5, 1.0])
     writer = policy_harness.FrameWriter("observation")
-    observations = [{"period": period, "stock": np.full(3, float(period)), "season": season}
-                    for period in range(4)]
+    observations: list[dict[str, Any]] = [
+        {"period": period, "stock": np.full(3, float(period)), "season": season}
+        for period in range(4)]
     frames = [writer.encode(observation) for observation in observations]
     assert len(frames[1]) < len(frames[0])  # the season's bytes went once
     assert frames[2][len(frames[2]) - 8 * 3:] == np.full(3, 2.0).tobytes()
