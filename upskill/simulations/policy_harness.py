@@ -172,7 +172,8 @@ def _encode(kind: str, values: Mapping[str, object], fields: Mapping[str, Any],
         if isinstance(value, np.ndarray):
             if fixed is not None and value is fixed.get(name):
                 array_layout.append((name, value.dtype.str, value.shape, "kept"))
-                slots.append((2, value)) if slots is not None else None
+                if slots is not None:
+                    slots.append((2, value))
                 continue
             usable = value.flags.c_contiguous and value.dtype.str in OBSERVATION_DTYPES
             array = value if usable else _wire_array(name, value)
@@ -192,7 +193,8 @@ def _encode(kind: str, values: Mapping[str, object], fields: Mapping[str, Any],
             is_float = isinstance(value, float)
             scalar_layout.append((name, "f" if is_float else "i"))
             numbers.append(value)
-            slots.append((0, type(value))) if slots is not None else None
+            if slots is not None:
+                slots.append((0, type(value)))
         elif isinstance(value, np.floating):
             scalar_layout.append((name, "f"))
             numbers.append(float(value))
