@@ -150,31 +150,15 @@ class RunCgroup:
 
     def kill_all(self) -> None:
         """SIGKILL every process in the group (one pass; :meth:`remove` waits for them)."""
-        directory = self._directories["pids"]
-        kill_file = directory / "cgroup.kill"
-        if self.controllers.pids.version == 2 and kill_file.exists():
-            with contextlib.suppress(OSError):
-                kill_file.write_text("1")
-            return
-        for pid in _read_pids(directory / "cgroup.procs"):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_members(self._directories["pids"])
 
     def remove(self) -> None:
-        """Close the join files and delete the group(s), killing and waiting for stragglers."""
+        """Close the join files and delete the group(s), killing and waiting for stragglers (a
+        dying sandbox init, normally gone within a millisecond)."""
         for fd in self._procs_fds:
             os.close(fd)
         self._procs_fds.clear()
-        directories = set(self._directories.values())
-        deadline = time.monotonic() + 5.0
-        while directories and time.monotonic() < deadline:
-            for directory in list(directories):
-                if _try_rmdir(directory):
-                    directories.discard(directory)
-            if directories:
-                self.kill_all()  # a dying sandbox init, normally gone within a millisecond
-                time.sleep(0.002)
-        # Anything left over is removed by the stale sweep of a later launcher.
+        _kill_and_remove(list(set(self._directories.values())))
 
     def set_limits(self, *, memory_bytes: int, pids: int) -> None:
         memory = self._directories["memory"]
@@ -328,6 +312,7 @@ def _kill_and_remove(directories: list[Path]) -> None:
 
 
 def _kill_members(directory: Path) -> None:
+    """SIGKILL every process in the group at ``directory`` (one pass)."""
     kill_file = directory / "cgroup.kill"  # cgroup v2 kills the whole group at once
     if kill_file.exists():
         with contextlib.suppress(OSError):

@@ -454,16 +454,9 @@ class _HarnessLink:
                 if frame is not False:
                     return frame
             self._buffer += data
-        header = bytes(self._buffer[prefix_size:prefix_size + header_bytes])
-        # A copy: the engine may keep the arrays, and the buffer takes the next bytes.
-        body = bytearray(memoryview(self._buffer)[prefix_size + header_bytes:end])
+        frame = self._whole_frame(bytes(self._buffer[:end]))  # exactly one frame: never False
         del self._buffer[:end]
-        try:
-            return policy_harness.decode_frame(header, body,
-                                               dtypes=policy_harness.ACTION_DTYPES)
-        except policy_harness.FrameError as error:
-            self._not_a_frame(error)
-            return None
+        return None if frame is False else frame
 
     def _next_bytes(self, channel: sandbox.DialogueChannel,
                     deadline: float | None) -> bytes | None:
