@@ -492,6 +492,57 @@ def eventually(condition: Any, within_s: float = 10) -> bool:
     return bool(condition())
 
 
+class EndWatchingEngine(LevelEngine):
+    """Its policy, after answering the last period, waits (up to 10 s) for the run's sandbox
+    to end by itself; ``ended`` says whether it did, before the engine's last books."""
+
+    def __init__(self) -> None:
+        self.ended: list[bool] = []
+
+    def simulate(self, world: Mapping[str, Any], policy: Policy, *, horizon: int,
+                 seed: int) -> Episode:
+        ended = self.ended
+
+        class Watching:
+            def act(self, observation: Observation) -> Action:
+                action = policy.act(observation)
+                if observation["period"] == horizon - 1:
+                    [sandbox_thread] = [thread for thread in threading.enumerate()
+                                        if thread.name == "code-mode-sandbox"]
+                    ended.append(eventually(lambda: not sandbox_thread.is_alive()))
+                return action
+
+        return super().simulate(world, Watching(), horizon=horizon, seed=seed)
+
+
+def test_the_harness_is_ended_as_soon_as_the_last_action_is_in(play: Any) -> None:
+    # The sandbox exits while the engine finishes its books, not after.
+    engine = EndWatchingEngine()
+    run = play(GAIN_POLICY, engine=engine, warm=False)
+    assert run.ok, run.message
+    assert engine.ended == [True]
+    assert_same_episode(run.episode, parameter_episode(0.5))
+    assert run.sandbox_result is not None and run.sandbox_result.ok
+
+
+class GreedyEngine(LevelEngine):
+    """Asks its policy for one action more than the horizon: a bug of the engine's."""
+
+    def simulate(self, world: Mapping[str, Any], policy: Policy, *, horizon: int,
+                 seed: int) -> Episode:
+        episode = super().simulate(world, policy, horizon=horizon, seed=seed)
+        policy.act({"period": horizon, "level": np.zeros(N_ITEMS)})
+        return episode
+
+
+def test_an_engine_asking_for_more_actions_than_its_horizon_is_a_loud_error(
+        play: Any) -> None:
+    with pytest.raises(RuntimeError, match="more than 6 actions"):
+        play(GAIN_POLICY, engine=GreedyEngine(), warm=False)
+    assert eventually(lambda: not any(thread.name == "code-mode-sandbox"
+                                      for thread in threading.enumerate()))
+
+
 def harness_scratches(scratch_root: Path) -> list[Path]:
     """The scratch directories under ``scratch_root``: between runs, the warm harness's."""
     return sorted(scratch_root.glob(f"{codemode.SCRATCH_PREFIX}*"))

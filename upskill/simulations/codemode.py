@@ -34,8 +34,9 @@ answer before they block, or share one CPU when that does not pay (:class:`_Hand
 period then costs no wake-up at all, or one of each side. ``sandbox.run`` runs in
 a worker thread (a warm harness's own thread), where the supervisor watches the limits and
 the clock; when the run ends, a waiting read returns, so nothing waits forever, and the wall
-limit of the run covers the episode. The episode's end sends an ``end`` frame (or, when it
-was given up, stops the run).
+limit of the run covers the episode. The last answer an episode asks for is followed at once
+by an ``end`` frame, so the sandbox exits while the engine finishes its books (an episode given
+up stops the run instead).
 
 Everything that can go wrong in the learner's code ends as a failed :class:`CodeRun` with one
 sentence for them: a limit ("your policy took longer than 60 s ..."), an exception in their
@@ -353,6 +354,7 @@ class _HarnessLink:
         self._buffer = bytearray()
         self._blocked = False  # a read of this round trip had to block
         self.stream_ended = False  # the harness's stdout reached its end (it exited, mostly)
+        self.end_sent = False  # the episode's end went in: the harness is exiting
 
     def await_waiting(self, timeout_s: float | None) -> bool:
         """Until the harness says ``waiting`` (True), or the run ends or ``timeout_s`` passes
@@ -417,6 +419,16 @@ class _HarnessLink:
             return frame.values
         self._refuse(frame)
         return None
+
+    def end(self) -> bool:
+        """Send the ``end`` frame, once, so the harness exits by itself; whether it went in
+        (False: the run has not started, or is over). Written by this thread, as an
+        observation is: the supervisor's thread would first have to wait for the GIL."""
+        if not self.end_sent:
+            channel = self.conversation.channel
+            self.end_sent = channel is not None and channel.reply(
+                sandbox.DialogueReply(send=_END_FRAME))
+        return self.end_sent
 
     def _channel(self, timeout_s: float | None = None) -> sandbox.DialogueChannel | None:
         """The run's channel once it has started (None: over, or not started in time)."""
@@ -526,11 +538,14 @@ class _HarnessLink:
 
 class _ProxyPolicy:
     """The engine's side: a Policy whose act() asks the sandboxed policy (the code goes in
-    first, if it has not yet, and the policy loads)."""
+    first, if it has not yet, and the policy loads). After the ``horizon``-th answer, the last
+    an episode asks for, it sends the ``end`` frame at once: the sandbox exits while the
+    engine finishes its books."""
 
-    def __init__(self, link: _HarnessLink, job: _Job) -> None:
+    def __init__(self, link: _HarnessLink, job: _Job, horizon: int) -> None:
         self._link = link
         self._job = job
+        self._horizon = horizon
         self._observations = policy_harness.FrameWriter("observation")
         self._stopped = False
         self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
@@ -540,6 +555,8 @@ class _ProxyPolicy:
         link = self._link
         if self._stopped:
             raise _PolicyStopped
+        if self.answers == self._horizon:  # a bug of the engine's: see Engine.simulate
+            raise RuntimeError(f"the engine asked for more than {self._horizon} actions")
         frame = self._observations.encode(observation)
         waited_from = time.perf_counter()
         action = None
@@ -551,6 +568,8 @@ class _ProxyPolicy:
             self._stopped = True
             raise _PolicyStopped
         self.answers += 1
+        if self.answers == self._horizon:
+            link.end()
         return action
 
 
@@ -803,7 +822,7 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
     ``worker`` is the thread running it). None when the learner's code never reached the
     sandbox (it ended before its clock started): nothing of theirs ran."""
     conversation = link.conversation
-    proxy = _ProxyPolicy(link, job)
+    proxy = _ProxyPolicy(link, job, episode.horizon)
     engine = episode.engine
     result_episode: Episode | None = None
     rejected: MalformedAction | None = None
@@ -819,11 +838,9 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
     finally:
         link.handover.leave()
         simulate_s = time.perf_counter() - simulate_started
-        channel = conversation.channel
-        if result_episode is not None and channel is not None:
-            # The end frame (and end-of-file) lets the harness exit by itself.
-            channel.reply(sandbox.DialogueReply(send=_END_FRAME, close_stdin=True))
-        else:
+        # A finished episode's end frame went in after its last answer (or goes now, when it
+        # had none) and lets the harness exit by itself.
+        if result_episode is None or not link.end():
             if link.stream_ended:
                 # The harness closed its stdout: it is ending (killed by a limit, or it
                 # crashed). Its own end says why, so it gets a moment before being stopped.

@@ -168,7 +168,9 @@ class Engine(Protocol):
 
     def simulate(self, world: Mapping[str, Any], policy: Policy, *, horizon: int,
                  seed: int) -> Episode:
-        """Run ``horizon`` periods. Deterministic for a given world, policy and seed."""
+        """Run ``horizon`` periods, asking ``policy.act`` once in each (exactly ``horizon``
+        times: code mode ends the policy's sandbox after the last answer). Deterministic for a
+        given world, policy and seed."""
         ...
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
