@@ -200,9 +200,10 @@ def test_a_python_policy_gives_the_same_episode_as_the_same_rule_in_parameter_mo
     assert run.periods_played == HORIZON == run.timings.periods
     assert run.timings.startup_s is not None and run.timings.startup_s > 0
     assert run.timings.total_s >= run.timings.startup_s + run.timings.policy_s
-    # The run's scratch is gone; what is left is the next run's warm harness, alone in its own.
-    assert [sorted(path.name for path in left.iterdir())
-            for left in scratch_root.iterdir()] in ([], [["harness.py"]])
+    # The run's scratch goes (removed by the thread that starts the next run's warm harness);
+    # what is left is that harness, alone in its own.
+    assert eventually(lambda: [sorted(path.name for path in left.iterdir())
+                               for left in scratch_root.iterdir()] == [["harness.py"]])
 
 
 def test_the_insecure_development_mode_plays_the_same_episode(play: Any) -> None:
@@ -552,14 +553,15 @@ def test_the_next_run_takes_the_warm_harness_and_it_serves_no_other(play: Any,
                                                                    scratch_root: Path) -> None:
     first = play(GAIN_POLICY)
     assert first.ok and not first.timings.warm_start  # nothing was ready for these settings
-    [waiting] = harness_scratches(scratch_root)         # ... and now one is
-    assert [path.name for path in waiting.iterdir()] == ["harness.py"]
+    assert eventually(lambda: [sorted(path.name for path in left.iterdir())  # ... and now
+                               for left in harness_scratches(scratch_root)] == [["harness.py"]])
+    [waiting] = harness_scratches(scratch_root)         # ... one is
     second = play(GAIN_POLICY)
     assert second.ok and second.timings.warm_start, second.message
     assert_same_episode(second.episode, parameter_episode(0.5))
-    # It was used up: its scratch is gone and the next run gets a fresh one.
-    assert waiting not in harness_scratches(scratch_root)
-    assert len(harness_scratches(scratch_root)) == 1
+    # It was used up: its scratch goes and the next run gets a fresh one.
+    assert eventually(lambda: waiting not in harness_scratches(scratch_root)
+                      and len(harness_scratches(scratch_root)) == 1)
     third = play(GAIN_POLICY)
     assert third.ok and third.timings.warm_start
 
@@ -735,6 +737,7 @@ def test_a_warm_harness_that_waited_too_long_is_replaced(play: Any, scratch_root
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(codemode, "WARM_MAX_AGE_S", 2.0)
     assert play(GAIN_POLICY).ok
+    assert eventually(lambda: len(harness_scratches(scratch_root)) == 1)
     [old] = harness_scratches(scratch_root)
     assert eventually(lambda: processes_with(str(old)))  # its sandbox starts (the path is on
     # bubblewrap's command line), waits, and is stopped and replaced after 2 s

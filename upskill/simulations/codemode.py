@@ -157,7 +157,8 @@ def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, hori
     having passed ``engine.check_action``; the sandbox sees only the harness, ``policy.py``
     and the observations, and has served no other run; every limit counts from the moment the
     code reaches it; the scratch directory (fresh, under ``scratch_root``, which the sandbox
-    user must be able to enter) is removed afterwards, and ``sim-*`` directories older than
+    user must be able to enter) is removed once its sandbox has ended (a warm harness's by the
+    thread that starts the next one, as this returns), and ``sim-*`` directories older than
     :data:`STALE_SCRATCH_S` left there by killed workers are removed first; whatever the code
     does, this returns a :class:`CodeRun` within about the wall limit (plus, in a cold start,
     the harness's start). With ``warm`` (the default) a harness started ahead for the same
@@ -179,19 +180,27 @@ def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, hori
     if not warm:
         return _play_cold(episode, job, settings)
     played: CodeRun | None = None
+    leftover: Path | None = None  # the used warm harness's scratch
     warm_harness = _warm_pool.take(settings)
-    if warm_harness is not None:
-        link = warm_harness.link
-        try:
-            # The code goes in before the engine's set-up, which the policy's load overlaps.
-            played = _play(episode, link, job, worker=warm_harness.thread,
-                           begin=lambda: link.send_code(job),
-                           warm=True)
-        finally:
-            warm_harness.discard()
-    if played is None:  # none was ready, or it ended before the code reached it
-        played = _play_cold(episode, job, settings)
-    _warm_pool.refill(settings)  # for the next run
+    try:
+        if warm_harness is not None:
+            link = warm_harness.link
+            try:
+                # The code goes in before the engine's set-up, which the policy's load overlaps.
+                played = _play(episode, link, job, worker=warm_harness.thread,
+                               begin=lambda: link.send_code(job),
+                               warm=True)
+            finally:
+                warm_harness.stop()
+                leftover = warm_harness.scratch
+        if played is None:  # none was ready, or it ended before the code reached it
+            played = _play_cold(episode, job, settings)
+    except BaseException:
+        if leftover is not None:
+            shutil.rmtree(leftover, ignore_errors=True)
+        raise
+    # The next run's harness; its thread removes the leftover scratch before it starts.
+    _warm_pool.refill(settings, leftover=leftover)
     return played
 
 
@@ -211,7 +220,7 @@ def _play_cold(episode: _Episode, job: _Job, settings: _Settings) -> CodeRun:
     scratch = _new_scratch(settings.scratch_root)
     conversation = _Conversation(prelude_seconds=START_LIMIT_S)
     try:
-        worker = threading.Thread(target=conversation.run, args=(settings, scratch),
+        worker = threading.Thread(target=conversation.run, args=(settings, lambda: scratch),
                                   name="code-mode-sandbox", daemon=True)
         # The code goes in at the first act(): the sandbox starts during the engine's set-up.
         played = _play(episode, _HarnessLink(conversation), job, worker=worker,
@@ -308,10 +317,11 @@ class _Conversation(sandbox.Dialogue):
         self._lock = threading.Lock()
         self._stop_asked = False
 
-    def run(self, settings: _Settings, scratch: Path) -> None:
-        """(A worker thread.) The sandbox run, until the harness has ended."""
+    def run(self, settings: _Settings, scratch: Callable[[], Path]) -> None:
+        """(A worker thread.) The sandbox run in the directory ``scratch()`` gives, until the
+        harness has ended."""
         try:
-            self.result = sandbox.run(list(COMMAND), scratch=scratch, limits=settings.limits,
+            self.result = sandbox.run(list(COMMAND), scratch=scratch(), limits=settings.limits,
                                       mode=settings.mode, runtime=settings.runtime,
                                       dialogue=self)
         except BaseException as error:  # noqa: BLE001 - handed to the calling thread
@@ -680,13 +690,18 @@ def _libc() -> ctypes.CDLL:
 class _WarmHarness:
     """A harness started ahead in a sandbox and scratch of its own, waiting for a job. Serves
     at most one run: the pool hands it out once (``claimed``), and a claimed harness belongs
-    to that run, which :meth:`discard` s it afterwards. ``claimed`` and ``ended`` change under
-    the pool's lock; reading its frames, under its own."""
+    to that run, which :meth:`stop` s it afterwards. ``claimed`` and ``ended`` change under
+    the pool's lock; reading its frames, under its own.
 
-    def __init__(self, settings: _Settings, scratch: Path,
-                 on_end: Callable[[_WarmHarness], None]) -> None:
+    Its thread first removes ``leftover`` (the scratch of the run before, whose sandbox has
+    ended), then makes its own scratch and starts the sandbox there: the run that ends does
+    neither while its caller waits."""
+
+    def __init__(self, settings: _Settings, on_end: Callable[[_WarmHarness], None], *,
+                 leftover: Path | None = None) -> None:
         self.settings = settings
-        self.scratch = scratch
+        self.scratch: Path | None = None  # made by its thread, before the sandbox starts
+        self._leftover = leftover
         self.max_age_s = WARM_MAX_AGE_S
         self.born = time.monotonic()
         self.claimed = False
@@ -708,17 +723,28 @@ class _WarmHarness:
         with self._reading:
             return self.link.await_waiting(timeout_s)
 
-    def discard(self) -> None:
-        """After its run: stop it if it still runs, wait for it to end, remove its scratch."""
+    def stop(self) -> None:
+        """Stop it if it still runs and wait for it to end (its scratch stays)."""
         self.conversation.stop()
         self.thread.join()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def discard(self) -> None:
+        """:meth:`stop` it and remove its scratch."""
+        self.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _run(self) -> None:
         try:
-            self.conversation.run(self.settings, self.scratch)
+            if self._leftover is not None:
+                shutil.rmtree(self._leftover, ignore_errors=True)
+            self.conversation.run(self.settings, self._new_scratch)
         finally:
             self._on_end(self)
+
+    def _new_scratch(self) -> Path:
+        self.scratch = _new_scratch(self.settings.scratch_root)
+        return self.scratch
 
 
 class _WarmPool:
@@ -753,24 +779,29 @@ class _WarmPool:
             return None
         return candidate
 
-    def refill(self, settings: _Settings) -> _WarmHarness | None:
+    def refill(self, settings: _Settings, *,
+               leftover: Path | None = None) -> _WarmHarness | None:
         """Start a harness for ``settings`` unless one is there already (one for other
-        settings is stopped); the one there now, or None after :meth:`close`.
+        settings is stopped); the one there now, or None after :meth:`close`. ``leftover``:
+        the scratch of a run just over, which the new harness's thread removes first (or this
+        call, when none starts).
 
         Runs call this when they end, not when they begin: a harness starting (a sandbox,
         an interpreter, numpy's import) would compete with the episode, and with the
         learner's limits, for the CPU."""
+        harness = other = None
         with self._lock:
-            if self._closed:
-                return None
-            other = None
-            if self._slot is not None and self._slot.settings != settings:
-                other, self._slot = self._slot, None
-            if self._slot is None:
-                self._slot = self._start(settings)
-            harness = self._slot
+            if not self._closed:
+                if self._slot is not None and self._slot.settings != settings:
+                    other, self._slot = self._slot, None
+                if self._slot is None:
+                    self._slot = self._start(settings, leftover)
+                    leftover = None
+                harness = self._slot
         if other is not None:
             other.conversation.stop()
+        if leftover is not None:
+            shutil.rmtree(leftover, ignore_errors=True)
         return harness
 
     def close(self) -> None:
@@ -781,29 +812,31 @@ class _WarmPool:
             harness.conversation.stop()
             harness.thread.join(timeout=10)
 
-    def _start(self, settings: _Settings) -> _WarmHarness | None:
-        try:
-            scratch = _new_scratch(settings.scratch_root)
-        except OSError:
-            return None  # the next run makes its own and says what is wrong
-        harness = _WarmHarness(settings, scratch, on_end=self._ended)
+    def _start(self, settings: _Settings, leftover: Path | None) -> _WarmHarness:
+        # A scratch it cannot make ends it at once: the next run makes its own and says why.
+        harness = _WarmHarness(settings, on_end=self._ended, leftover=leftover)
         harness.thread.start()
         return harness
 
     def _ended(self, harness: _WarmHarness) -> None:
         result = harness.conversation.result
+        leftover = harness.scratch
         with self._lock:
             harness.ended = True
             if harness.claimed:
                 return  # its run cleans up
             if self._slot is harness:
-                # Too old (its prelude's bound is its maximum age): another takes its place.
-                # One that failed or was stopped is not replaced here; the next run starts
-                # one (and, if the sandbox cannot start, says why).
+                # Too old (its prelude's bound is its maximum age): another takes its place,
+                # and removes its scratch first. One that failed or was stopped is not
+                # replaced here; the next run starts one (and, if the sandbox cannot start,
+                # says why).
                 too_old = result is not None and result.killed_by == "wall"
-                self._slot = (self._start(harness.settings) if too_old and not self._closed
-                              else None)
-        shutil.rmtree(harness.scratch, ignore_errors=True)
+                self._slot = None
+                if too_old and not self._closed:
+                    self._slot = self._start(harness.settings, leftover)
+                    leftover = None
+        if leftover is not None:
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def _forget(self) -> None:
         self._lock = threading.Lock()
