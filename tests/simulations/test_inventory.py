@@ -92,6 +92,46 @@ def test_the_same_seed_gives_the_same_episode() -> None:
                         run(world, values, horizon=52, seed=7))
 
 
+class UpTo:
+    """Orders each item up to ``level`` units of stock on hand and on order, and keeps copies
+    of what it saw when it decided."""
+
+    def __init__(self, level: float) -> None:
+        self.level = level
+        self.seen: list[dict[str, Any]] = []
+
+    def act(self, observation: Observation) -> dict[str, Any]:
+        self.seen.append({name: np.array(value) for name, value in observation.items()})
+        position = observation["on_hand"] + observation["on_order"]
+        return {"order": np.maximum(0.0, self.level - position)}
+
+
+class AnswersLater:
+    """Decides only when the engine collects the action, after the engine did the part of
+    its period that does not need it (as code mode's policy, deciding in its sandbox)."""
+
+    def __init__(self, policy: UpTo) -> None:
+        self.policy = policy
+
+    def act(self, observation: Observation) -> dict[str, Any]:
+        raise AssertionError("the engine asks through base.ask, which uses ask()")
+
+    def ask(self, observation: Observation) -> Any:
+        return lambda: self.policy.act(observation)
+
+
+def test_a_policy_that_answers_later_sees_what_it_was_shown_and_plays_the_same_episode(
+        ) -> None:
+    # Demand is served before the late answer is read: what the policy sees must not show it.
+    world = noisy_world(lead_time_min=1, lead_time_max=3)
+    at_once, later = UpTo(40.0), UpTo(40.0)
+    assert_same_episode(ENGINE.simulate(world, at_once, horizon=40, seed=2),
+                        ENGINE.simulate(world, AnswersLater(later), horizon=40, seed=2))
+    for seen_at_once, seen_later in zip(at_once.seen, later.seen, strict=True):
+        for name, value in seen_at_once.items():
+            assert np.array_equal(value, seen_later[name]), name
+
+
 def test_another_seed_gives_another_episode() -> None:
     world = noisy_world()
     first, second = run(world, {}, horizon=52, seed=7), run(world, {}, horizon=52, seed=8)

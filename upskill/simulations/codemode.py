@@ -365,6 +365,7 @@ class _HarnessLink:
         self._blocked = False  # a read of this round trip had to block
         self.stream_ended = False  # the harness's stdout reached its end (it exited, mostly)
         self.end_sent = False  # the episode's end went in: the harness is exiting
+        self._sent_at = 0.0  # perf_counter() when the last observation went in
 
     def await_waiting(self, timeout_s: float | None) -> bool:
         """Until the harness says ``waiting`` (True), or the run ends or ``timeout_s`` passes
@@ -401,27 +402,33 @@ class _HarnessLink:
         self._refuse(frame)
         return False
 
-    def ask(self, observation: bytes) -> dict[str, Any] | None:
-        """The action the policy answers ``observation`` with, or None (stopped)."""
+    def send(self, observation: bytes) -> bool:
+        """Send the observation frame, for :meth:`answer` to read the action; False if the
+        policy has stopped (``failure`` says why, if it is the learner's doing)."""
         channel = self._channel()
         if channel is None:
-            return None
+            return False
         early = bytes(self._buffer) or channel.read(timeout_s=0)
         if early:  # bytes nobody asked for: an answer to an observation not sent yet
             self._fail("not_a_frame", f"{self._where()}your policy wrote something that is not "
                                       f"an action frame (more than one answer to one "
                                       f"observation)")
-            return None
+            return False
         if early == b"":
             self.stream_ended = True
-            return None  # the run is over
-        sent_at = time.perf_counter()
+            return False  # the run is over
+        self._sent_at = time.perf_counter()
         if not channel.reply(sandbox.DialogueReply(send=self.handover.before(observation))):
-            return None
+            return False
         self.periods_sent += 1
         self._blocked = False
+        return True
+
+    def answer(self) -> dict[str, Any] | None:
+        """The action the policy answers the observation just sent with, or None
+        (stopped)."""
         frame = self._read_frame(None)
-        self.round_trips_s += time.perf_counter() - sent_at
+        self.round_trips_s += time.perf_counter() - self._sent_at
         if frame is None:
             return None
         self.handover.answered(polled=not self._blocked)
@@ -547,9 +554,11 @@ class _HarnessLink:
 
 
 class _ProxyPolicy:
-    """The engine's side: a Policy whose act() asks the sandboxed policy (the code goes in
-    first, if it has not yet, and the policy loads). After the ``horizon``-th answer, the last
-    an episode asks for, it sends the ``end`` frame at once: the sandbox exits while the
+    """The engine's side: a Policy that hands each observation to the sandboxed policy (the
+    code goes in first, if it has not yet, and the policy loads) and reads its action back.
+    With :meth:`ask` (:func:`~.engines.base.ask`) the engine does the part of its period that
+    does not need the action while the policy decides. After the ``horizon``-th answer, the
+    last an episode asks for, it sends the ``end`` frame at once: the sandbox exits while the
     engine finishes its books."""
 
     def __init__(self, link: _HarnessLink, job: _Job, horizon: int) -> None:
@@ -558,22 +567,38 @@ class _ProxyPolicy:
         self._horizon = horizon
         self._observations = policy_harness.FrameWriter("observation")
         self._stopped = False
+        self._asked = False  # an observation went in whose action is not read yet
         self.waiting_s = 0.0  # for the sandboxed policy: start, loading, round trips
         self.answers = 0
 
     def act(self, observation: Observation) -> Action:
+        return self.ask(observation)()
+
+    def ask(self, observation: Observation) -> Callable[[], Action]:
+        """Send ``observation`` in; the returned callable reads the action."""
         link = self._link
         if self._stopped:
             raise _PolicyStopped
-        if self.answers == self._horizon:  # a bug of the engine's: see Engine.simulate
-            raise RuntimeError(f"the engine asked for more than {self._horizon} actions")
+        if self.answers == self._horizon or self._asked:  # a bug of the engine's
+            raise RuntimeError(f"the engine asked for more than {self._horizon} actions, or "
+                               f"asked again before reading an answer (see Engine.simulate)")
         frame = self._observations.encode(observation)
         waited_from = time.perf_counter()
-        action = None
-        if (link.code_sent or link.send_code(self._job)) and (
-                link.ready_at is not None or link.load()):
-            action = link.ask(frame)
+        sent = ((link.code_sent or link.send_code(self._job))
+                and (link.ready_at is not None or link.load()) and link.send(frame))
         self.waiting_s += time.perf_counter() - waited_from
+        if not sent:
+            self._stopped = True
+            raise _PolicyStopped
+        self._asked = True
+        return self._answer
+
+    def _answer(self) -> Action:
+        link = self._link
+        waited_from = time.perf_counter()
+        action = link.answer()
+        self.waiting_s += time.perf_counter() - waited_from
+        self._asked = False
         if action is None:
             self._stopped = True
             raise _PolicyStopped

@@ -15,6 +15,11 @@ Two kinds of policy play the same loop:
   carries observations in and actions back (``upskill.simulations.codemode``). The engine and
   its KPIs stay out here, so a policy can only ever choose actions.
 
+An engine asks through :func:`ask`, which hands the observation over and returns a way to
+collect the action later: in code mode the policy decides in another process, and the engine
+may meanwhile do the part of its period that does not depend on the action (the inventory
+engine serves the period's demand).
+
 An action the engine cannot use raises :class:`MalformedAction`, whose message says which
 period, which field and what was wrong, in words a learner understands.
 """
@@ -22,7 +27,7 @@ period, which field and what was wrong, in words a learner understands.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -41,6 +46,7 @@ __all__ = [
     "Observation",
     "Policy",
     "Value",
+    "ask",
     "check_array",
     "check_values",
 ]
@@ -134,6 +140,20 @@ class Policy(Protocol):
     def act(self, observation: Observation) -> Action:
         """The action for the period the observation describes."""
         ...
+
+
+def ask(policy: Policy, observation: Observation) -> Callable[[], Action]:
+    """Hand ``observation`` to ``policy``; calling what this returns gives its action. In
+    between, the engine may do what does not depend on the action (the observation is the
+    policy's from now on: the engine must not change what it holds). A policy that decides in
+    another process (code mode's proxy) offers ``ask`` itself and decides meanwhile; any other
+    answers here and now, through ``act``."""
+    elsewhere: Callable[[Observation], Callable[[], Action]] | None = getattr(
+        policy, "ask", None)
+    if elsewhere is not None:
+        return elsewhere(observation)
+    action = policy.act(observation)
+    return lambda: action
 
 
 class Engine(Protocol):

@@ -36,6 +36,8 @@ A period, in order: (1) the orders due arrive; (2) the policy sees the observati
 :meth:`InventoryEngine.code_interface`) and orders, any non-negative quantity per item; (3)
 demand is served from the stock on hand and what the shelf cannot serve is lost (lost sales,
 as in retail: the customer buys elsewhere; nothing is backordered); (4) costs are booked.
+Since an order arrives a period later at the earliest, (3) does not depend on (2): the engine
+serves the demand while a code-mode policy decides (:func:`~.base.ask`).
 Stock starts at ``initial_stock_periods`` periods of average demand per item (twice the mean
 lead time unless the world says), rounded to whole units, with nothing on order. The inventory
 position is stock on hand plus on order.
@@ -95,6 +97,7 @@ from upskill.simulations.engines.base import (
     Kpi,
     Observation,
     Policy,
+    ask,
     check_array,
     check_values,
 )
@@ -630,8 +633,10 @@ class InventoryEngine:
             for period in range(horizon):
                 run.deliver(period)
                 observation = run.observation(period)
-                action = self.check_action(period, policy.act(observation), observation)
-                run.step(period, action["order"])
+                answer = ask(policy, observation)
+                run.serve(period)  # while the policy decides (in code mode)
+                action = self.check_action(period, answer(), observation)
+                run.place(period, action["order"])
         series = run.series()
         kpis = _kpis(series, world, horizon)
         return Episode(self.name, seed, horizon, kpis, series,
@@ -645,7 +650,8 @@ class InventoryEngine:
         facts = run.facts
         for period in range(run.horizon):
             order = policy.order(run.deliver(period), facts)
-            run.step(period, order)
+            run.serve(period)
+            run.place(period, order)
             # No order is over the cap unless the period's orders add up to more than it.
             if run.units_ordered(period) > MAX_ORDER_UNITS:
                 check_array(period, {"order": order}, "order", size=order.size,
@@ -755,10 +761,19 @@ class _Run:
             **self.constants,
         }
 
-    def step(self, period: int, order: FloatArray) -> None:
-        """Place the orders, serve demand and lose what stock cannot serve (after
-        :meth:`deliver`)."""
-        on_hand, on_order = self.on_hand, self.on_order
+    def serve(self, period: int) -> None:
+        """Serve the period's demand from the stock on hand and lose what it cannot serve
+        (after :meth:`deliver`). An order placed now arrives in a later period at the
+        earliest, so this does not depend on the period's orders: the engine does it while
+        the policy decides them."""
+        on_hand = self.on_hand
+        demand = self.draws.demand[period]
+        served = np.minimum(on_hand, demand, out=self.served_now)
+        self.short[period] = np.count_nonzero(np.less(served, demand, out=self.short_now))
+        on_hand -= served
+
+    def place(self, period: int, order: FloatArray) -> None:
+        """Place the period's orders and close its books (after :meth:`serve`)."""
         placed = np.greater(order, 0.0, out=self.placed[period])
         np.copyto(self.ordered_now, order)
         if self.delay_now is not None:
@@ -768,15 +783,11 @@ class _Run:
         # the same sums as pipeline_flat[landing] += order (no index twice: one order per
         # item), in one pass instead of a gather, an add and a scatter
         np.add.at(self.pipeline_flat, landing, order)
-        on_order += order
-        demand = self.draws.demand[period]
-        served = np.minimum(on_hand, demand, out=self.served_now)
-        self.short[period] = np.count_nonzero(np.less(served, demand, out=self.short_now))
-        on_hand -= served
+        self.on_order += order
         np.add.reduce(self.tally, axis=1, out=self.books[period])
 
     def units_ordered(self, period: int) -> float:
-        """The units ordered in ``period``, all items (after :meth:`step`)."""
+        """The units ordered in ``period``, all items (after :meth:`place`)."""
         return float(self.books[period, 1])
 
     def series(self) -> dict[str, FloatArray]:
