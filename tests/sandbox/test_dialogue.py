@@ -487,3 +487,70 @@ def test_a_waiting_reader_is_released_when_the_run_is_stopped(scratch: Path) -> 
     assert result.killed_by == "wall"
     assert released and released[0] - started < FAST.wall_seconds
     assert_all_gone(marker)
+
+
+def test_stderr_asked_for_holds_everything_written_before_the_last_answer(
+        scratch: Path) -> None:
+    # Each answer on stdout comes after a line on stderr: asked for right after reading an
+    # answer, stderr holds that line, even when the supervisor has not read it yet.
+    program = """
+        import sys
+        for line in sys.stdin:
+            sys.stderr.write("note " + line)
+            sys.stderr.flush()
+            sys.stdout.write(line.upper())
+            sys.stdout.flush()
+    """
+    reader = Reader()
+    seen: list[tuple[str, bool]] = []
+
+    def converse() -> None:
+        assert reader.connected_at.wait(30) and reader.channel is not None
+        channel = reader.channel
+        for number in range(200):
+            assert channel.reply(DialogueReply(send=b"line %d\n" % number))
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = channel.read()
+                assert chunk, "the program ended early"
+                answer += chunk
+            seen.append(channel.stderr())
+        channel.reply(DialogueReply(close_stdin=True))
+
+    thread = threading.Thread(target=converse)
+    thread.start()
+    result = talk(scratch, program, reader, limits=replace(FAST, output_bytes=1_000_000))
+    thread.join()
+    assert result.ok, result.stderr
+    for number, (text, truncated) in enumerate(seen):
+        assert text == "".join(f"note line {n}\n" for n in range(number + 1)), number
+        assert not truncated
+    assert result.stderr == seen[-1][0]  # and the run's result agrees
+
+
+def test_stderr_asked_for_is_capped_like_the_results(scratch: Path) -> None:
+    reader = Reader()
+    seen: list[tuple[str, bool]] = []
+
+    def converse() -> None:
+        assert reader.connected_at.wait(30) and reader.channel is not None
+        channel = reader.channel
+        assert channel.reply(DialogueReply(send=b"go\n"))
+        assert channel.read() == b"done\n"
+        seen.append(channel.stderr())
+        channel.reply(DialogueReply(close_stdin=True))
+
+    thread = threading.Thread(target=converse)
+    thread.start()
+    result = talk(scratch, """
+        import sys
+        sys.stdin.readline()
+        sys.stderr.write("x" * 5000)
+        sys.stderr.flush()
+        sys.stdout.write("done\\n")
+        sys.stdout.flush()
+        sys.stdin.readline()
+    """, reader, limits=replace(FAST, output_bytes=1000))
+    thread.join()
+    assert seen == [("x" * 1000, True)]
+    assert (result.stderr, result.stderr_truncated) == seen[0]

@@ -566,6 +566,24 @@ def test_the_next_run_takes_the_warm_harness_and_it_serves_no_other(play: Any,
     assert third.ok and third.timings.warm_start
 
 
+def test_a_finished_warm_run_returns_as_its_sandbox_exits_with_all_it_printed(
+        play: Any, scratch_root: Path) -> None:
+    limits = replace(LIMITS, output_bytes=100_000)
+    assert play(GAIN_POLICY, limits=limits).ok  # leaves a warm harness
+    for _ in range(5):  # the output is complete every time, not by luck
+        assert eventually(lambda: len(harness_scratches(scratch_root)) == 1)
+        [used] = harness_scratches(scratch_root)
+        run = play(policy("print(f'period {period}', 'z' * 500, flush=period % 2 == 0)"),
+                   limits=limits)
+        assert run.ok and run.timings.warm_start, run.message
+        assert run.output == "".join(f"period {n} {'z' * 500}\n" for n in range(HORIZON))
+        assert not run.output_truncated
+        assert run.sandbox_result is None  # it did not wait for the sandbox's end ...
+        # ... which comes by itself; the next harness's thread then removes the scratch
+        assert eventually(lambda used=used: used not in harness_scratches(scratch_root))
+        assert_all_gone(str(used))
+
+
 def test_a_policy_in_a_warm_harness_sees_nothing_of_the_run_before(play: Any) -> None:
     leaving = play(policy("""
         import builtins, os

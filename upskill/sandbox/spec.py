@@ -127,6 +127,13 @@ class DialogueChannel(abc.ABC):
         file, or the run is over), ``None`` if nothing came within ``timeout_s``. Blocks at
         most until the run ends; one reader at a time."""
 
+    @abc.abstractmethod
+    def stderr(self) -> tuple[str, bool]:
+        """What the program has written on stderr so far, as :attr:`Result.stderr` would hold
+        it, and whether it wrote more than that keeps (:attr:`Result.stderr_truncated`):
+        everything it wrote before it wrote the last bytes the dialogue read is included, even
+        if the supervisor had not read it yet. Never blocks; thread-safe."""
+
 
 class Dialogue:
     """The trusted side of a conversation with a sandboxed program over its stdin and stdout,

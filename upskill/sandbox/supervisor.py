@@ -47,6 +47,8 @@ POLL_SECONDS = 0.05
 # still enforces memory and processes at once, only noticing it here may take longer.
 PRELUDE_POLL_SECONDS = 1.0
 _READ_CHUNK = 65536
+# How many reads a thread asking for stderr now makes at most (64 KB each).
+_STREAM_READS_NOW = 16
 _WRITE_CHUNK = 1 << 20
 # A dialogue's pipes hold messages of up to 1 MB, so one write sends one (the default: 64 KB).
 _DIALOGUE_PIPE_BYTES = 1 << 20
@@ -175,6 +177,9 @@ class _Channel(DialogueChannel):
     def read(self, timeout_s: float | None = None) -> bytes | None:
         return self._supervisor.read_from_thread(timeout_s)
 
+    def stderr(self) -> tuple[str, bool]:
+        return self._supervisor.stderr_from_thread()
+
 
 class _Supervisor:
     """One run's loop. State is the supervisor thread's own, except what other threads reach
@@ -220,6 +225,12 @@ class _Supervisor:
         self._read_lock = threading.Lock()
         self._over_fd = -1
         self._poller: select.poll | None = None
+        # The captured streams: read and fed under this lock, by the loop and (stderr) by a
+        # thread that asks for it now; stderr's pipe does not block, as either may find that
+        # the other read what the loop was woken for.
+        self._streams_lock = threading.Lock()
+        self._streams_closed = False
+        os.set_blocking(process.stderr.fileno(), False)
 
     def run(self) -> Outcome:
         process, dialogue = self.process, self.dialogue
@@ -256,8 +267,10 @@ class _Supervisor:
             self._end_channel()
             self.selector.close()
             os.close(pidfd)
-            process.stdout.close()
-            process.stderr.close()
+            with self._streams_lock:
+                self._streams_closed = True
+                process.stdout.close()
+                process.stderr.close()
         process.returncode = os.waitstatus_to_exitcode(status)
         clock_start = (self.clock_started_at if self.clock_started_at is not None
                        else self.started_at)
@@ -300,6 +313,29 @@ class _Supervisor:
                 except OSError:
                     return b""
             return b""  # only the end of the run
+
+    def stderr_from_thread(self) -> tuple[str, bool]:
+        stream = self.stderr
+        with self._streams_lock:
+            if not self._streams_closed:
+                assert self.process.stderr is not None
+                # Bounded: a program that keeps writing is not waited for.
+                for _ in range(_STREAM_READS_NOW):
+                    if len(stream.kept) >= stream.keep or not self._read_stream(
+                            self.process.stderr.fileno()):
+                        break
+            return (bytes(stream.kept).decode("utf-8", errors="replace"),
+                    stream.total > stream.keep)
+
+    def _read_stream(self, fd: int) -> bool:
+        """(Under ``_streams_lock``.) Read what the pipe holds now into its stream; False if it
+        held nothing (or reached its end)."""
+        try:
+            data = os.read(fd, _READ_CHUNK)
+        except BlockingIOError:
+            return False
+        self.streams[fd].feed(data)
+        return bool(data)
 
     def _end_channel(self) -> None:
         with self._lock:
@@ -366,15 +402,25 @@ class _Supervisor:
                 os.eventfd_read(self._wake_fd)
             self._answer(None)
             return
-        data = os.read(fd, _READ_CHUNK)
+        if dialogue is not None and fd == self.stdout_fd:
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                return
+            if not data:
+                self.selector.unregister(fd)
+            elif self.killed_by is None:
+                self._answer(dialogue.received(data))
+            return
+        with self._streams_lock:
+            try:
+                data = os.read(fd, _READ_CHUNK)
+            except BlockingIOError:
+                return  # another thread read it (stderr_from_thread)
+            self.streams[fd].feed(data)
         if not data:
             self.selector.unregister(fd)
             return
-        if dialogue is not None and fd == self.stdout_fd:
-            if self.killed_by is None:
-                self._answer(dialogue.received(data))
-            return
-        self.streams[fd].feed(data)
         if self.stdout.total + self.stderr.total > self.limits.output_kill_bytes:
             self._stop("output")
 
@@ -418,10 +464,11 @@ class _Supervisor:
         # What the prelude's trusted code printed is not the work's output: what was read so
         # far, and what is already waiting in the pipe (written before the message that made
         # the dialogue start the clock, but not read yet).
-        for fd, stream in self.streams.items():
-            if fd != self.stdout_fd or self.dialogue is None:
-                _drain(fd)
-            stream.forget()
+        with self._streams_lock:
+            for fd, stream in self.streams.items():
+                if fd != self.stdout_fd or self.dialogue is None:
+                    _drain(fd)
+                stream.forget()
 
 
 def _drain(fd: int) -> None:

@@ -129,7 +129,9 @@ class CodeRun:
     (one sentence for the learner), ``failure`` (what kind) and, for an exception in their
     code, ``traceback`` (their own frames only). ``periods_played`` counts the actions the
     engine accepted. ``output`` is the start of what their code printed (stdout and stderr
-    both), ``output_truncated`` says whether there was more."""
+    both), ``output_truncated`` says whether there was more. ``sandbox_result``: the sandbox's
+    own result, None when the run did not wait for it (a warm start whose episode finished
+    returns as its sandbox exits)."""
 
     status: Literal["finished", "failed"]
     episode: Episode | None
@@ -180,27 +182,22 @@ def run_policy_code(engine: Engine, world: Mapping[str, Any], code: str, *, hori
     if not warm:
         return _play_cold(episode, job, settings)
     played: CodeRun | None = None
-    leftover: Path | None = None  # the used warm harness's scratch
     warm_harness = _warm_pool.take(settings)
     try:
         if warm_harness is not None:
             link = warm_harness.link
-            try:
-                # The code goes in before the engine's set-up, which the policy's load overlaps.
-                played = _play(episode, link, job, worker=warm_harness.thread,
-                               begin=lambda: link.send_code(job),
-                               warm=True)
-            finally:
-                warm_harness.stop()
-                leftover = warm_harness.scratch
+            # The code goes in before the engine's set-up, which the policy's load overlaps.
+            played = _play(episode, link, job, worker=warm_harness.thread,
+                           begin=lambda: link.send_code(job), warm=True)
         if played is None:  # none was ready, or it ended before the code reached it
             played = _play_cold(episode, job, settings)
     except BaseException:
-        if leftover is not None:
-            shutil.rmtree(leftover, ignore_errors=True)
+        if warm_harness is not None:
+            warm_harness.discard()
         raise
-    # The next run's harness; its thread removes the leftover scratch before it starts.
-    _warm_pool.refill(settings, leftover=leftover)
+    # The next run's harness; its thread first sees the used one out (its sandbox may still
+    # be exiting) and removes its scratch.
+    _warm_pool.refill(settings, leftover=warm_harness)
     return played
 
 
@@ -718,12 +715,12 @@ class _WarmHarness:
     to that run, which :meth:`stop` s it afterwards. ``claimed`` and ``ended`` change under
     the pool's lock; reading its frames, under its own.
 
-    Its thread first removes ``leftover`` (the scratch of the run before, whose sandbox has
-    ended), then makes its own scratch and starts the sandbox there: the run that ends does
-    neither while its caller waits."""
+    Its thread first :meth:`retire` s ``leftover`` (the harness of the run before, whose
+    sandbox may still be exiting), then makes its own scratch and starts the sandbox there:
+    the run that ends waits for none of that."""
 
     def __init__(self, settings: _Settings, on_end: Callable[[_WarmHarness], None], *,
-                 leftover: Path | None = None) -> None:
+                 leftover: _WarmHarness | None = None) -> None:
         self.settings = settings
         self.scratch: Path | None = None  # made by its thread, before the sandbox starts
         self._leftover = leftover
@@ -759,10 +756,17 @@ class _WarmHarness:
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def retire(self) -> None:
+        """After its run: give it a moment to end by itself (a finished episode's harness is
+        exiting), then :meth:`discard` it."""
+        self.thread.join(timeout=EXIT_GRACE_S)
+        self.discard()
+
     def _run(self) -> None:
         try:
             if self._leftover is not None:
-                shutil.rmtree(self._leftover, ignore_errors=True)
+                self._leftover.retire()
+                self._leftover = None
             self.conversation.run(self.settings, self._new_scratch)
         finally:
             self._on_end(self)
@@ -805,10 +809,10 @@ class _WarmPool:
         return candidate
 
     def refill(self, settings: _Settings, *,
-               leftover: Path | None = None) -> _WarmHarness | None:
+               leftover: _WarmHarness | None = None) -> _WarmHarness | None:
         """Start a harness for ``settings`` unless one is there already (one for other
         settings is stopped); the one there now, or None after :meth:`close`. ``leftover``:
-        the scratch of a run just over, which the new harness's thread removes first (or this
+        the harness of a run just over, which the new harness's thread retires first (or this
         call, when none starts).
 
         Runs call this when they end, not when they begin: a harness starting (a sandbox,
@@ -826,7 +830,7 @@ class _WarmPool:
         if other is not None:
             other.conversation.stop()
         if leftover is not None:
-            shutil.rmtree(leftover, ignore_errors=True)
+            leftover.retire()
         return harness
 
     def close(self) -> None:
@@ -837,15 +841,15 @@ class _WarmPool:
             harness.conversation.stop()
             harness.thread.join(timeout=10)
 
-    def _start(self, settings: _Settings, leftover: Path | None) -> _WarmHarness:
+    def _start(self, settings: _Settings, leftover: _WarmHarness | None) -> _WarmHarness:
         # A scratch it cannot make ends it at once: the next run makes its own and says why.
         harness = _WarmHarness(settings, on_end=self._ended, leftover=leftover)
         harness.thread.start()
         return harness
 
     def _ended(self, harness: _WarmHarness) -> None:
+        """(The harness's own thread, as it ends.)"""
         result = harness.conversation.result
-        leftover = harness.scratch
         with self._lock:
             harness.ended = True
             if harness.claimed:
@@ -858,10 +862,10 @@ class _WarmPool:
                 too_old = result is not None and result.killed_by == "wall"
                 self._slot = None
                 if too_old and not self._closed:
-                    self._slot = self._start(harness.settings, leftover)
-                    leftover = None
-        if leftover is not None:
-            shutil.rmtree(leftover, ignore_errors=True)
+                    self._slot = self._start(harness.settings, harness)
+                    return
+        if harness.scratch is not None:
+            shutil.rmtree(harness.scratch, ignore_errors=True)
 
     def _forget(self) -> None:
         self._lock = threading.Lock()
@@ -878,7 +882,13 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
           begin: Callable[[], object], warm: bool) -> CodeRun | None:
     """Simulate the episode against the sandboxed policy (``begin`` sets the sandbox going;
     ``worker`` is the thread running it). None when the learner's code never reached the
-    sandbox (it ended before its clock started): nothing of theirs ran."""
+    sandbox (it ended before its clock started): nothing of theirs ran.
+
+    A warm run whose episode finished returns without waiting for its sandbox to exit (tearing
+    down an interpreter with numpy takes milliseconds): its harness was sent the end after the
+    last answer, everything the policy printed was written before that answer, and the
+    caller's next harness retires this one. Every other run waits for its sandbox's end, whose
+    result says what went wrong."""
     conversation = link.conversation
     proxy = _ProxyPolicy(link, job, episode.horizon)
     engine = episode.engine
@@ -898,14 +908,17 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
         simulate_s = time.perf_counter() - simulate_started
         # A finished episode's end frame went in after its last answer (or goes now, when it
         # had none) and lets the harness exit by itself.
-        if result_episode is None or not link.end():
+        finished = result_episode is not None and link.end()
+        if not finished:
             if link.stream_ended:
                 # The harness closed its stdout: it is ending (killed by a limit, or it
                 # crashed). Its own end says why, so it gets a moment before being stopped.
                 worker.join(timeout=EXIT_GRACE_S)
             conversation.stop()  # given up (or never started): stop it now, if it runs
-        worker.join()
-    if conversation.error is not None:
+        awaited = not (finished and warm)
+        if awaited:
+            worker.join()
+    if awaited and conversation.error is not None:
         raise conversation.error
     if not link.code_sent:
         return None
@@ -914,7 +927,13 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
         failure = _Failure("malformed_action", str(rejected)[:MESSAGE_CHARS])
     elif failure is None and result_episode is None:
         failure = _failure_from_result(link, episode.limits)
-    result = conversation.result
+    result, output, output_truncated = None, "", False
+    if awaited:
+        result = conversation.result
+        if result is not None:
+            output, output_truncated = result.stderr, result.stderr_truncated
+    elif conversation.channel is not None:  # always, once the end went in
+        output, output_truncated = conversation.channel.stderr()
     timings = CodeTimings(
         total_s=time.perf_counter() - episode.started,
         startup_s=None if link.ready_at is None else link.ready_at - episode.started,
@@ -927,9 +946,8 @@ def _play(episode: _Episode, link: _HarnessLink, job: _Job, *, worker: threading
         failure=failure.kind if failure else None,
         traceback=failure.traceback if failure else "",
         periods_played=proxy.answers - (rejected is not None),
-        output=result.stderr if result else "",
-        output_truncated=result.stderr_truncated if result else False,
-        timings=timings, sandbox_result=result)
+        output=output, output_truncated=output_truncated, timings=timings,
+        sandbox_result=result)
 
 
 def _harness_did_not_start(conversation: _Conversation) -> sandbox.SandboxUnavailable:
