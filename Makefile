@@ -13,6 +13,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # The SQLite pass runs beside it and has one RQ test of its own (a killed worker); it gets
 # another Redis database, or its worker takes the other pass's jobs from the shared queue.
 TEST_SQLITE_RQ_URL ?= redis://127.0.0.1:6379/14
+# ... and, when run as root, a sandbox user of its own: without a cgroup a sandbox's process
+# limit is RLIMIT_NPROC, which counts every process of its host user, so one pass's fork-bomb
+# tests would make the other pass's sandboxes fail to start.
+TEST_SERVICES_SANDBOX_UID ?= 65533
 # The lab runtime: the virtualenv learner code runs with inside the sandbox (decision 0004).
 # Its base interpreter must live under /usr (the sandbox binds /usr, never /root or /home).
 LAB_PYTHON ?= /usr/bin/python3
@@ -86,6 +90,7 @@ test-services: setup
 	@echo "== test suite on PostgreSQL with Redis and the RQ task backend =="
 	@if $(PY) scripts/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
 		DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+		UPSKILL_SANDBOX_UID="$(TEST_SERVICES_SANDBOX_UID)" \
 		UPSKILL_VAR_DIR="$(CURDIR)/var/test-services" $(PY) -m pytest $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "CI=true: PostgreSQL and Redis are required, and they are not reachable."; exit 1; \
