@@ -530,3 +530,22 @@ def check_two_workers(steps: list[tuple[str, str | None]]) -> None:
             assert job.result == {"value": value_of[recorded_by[0]]}
         else:
             assert recorded == []
+
+
+def test_a_worker_runs_every_start_hook_and_one_that_fails_keeps_none_from_running(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(jobs, "_worker_start_hooks", {})
+
+    @jobs.on_worker_start("test.broken")
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("no sandbox here")
+
+    @jobs.on_worker_start("test.warm")
+    def warm() -> None:
+        ran.append("warm")
+
+    jobs.worker_started()
+    assert ran == ["broken", "warm"]
+    assert "worker start: test.broken failed" in caplog.text

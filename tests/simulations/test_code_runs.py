@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -129,3 +130,24 @@ def test_code_runs_are_throttled_per_hour(code_ready: None, learner: User,
         services.submit_code(learner, FRAUD, code)
     # Parameter runs have their own allowance.
     assert services.run_parameters(learner, FRAUD, values_for(FRAUD)).number == 2
+
+
+def test_a_worker_starts_the_warm_sandbox_its_first_code_run_takes(
+        code_ready: None, learner: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    from upskill.simulations import codemode, tasks
+
+    warm: list[bool] = []
+    run_policy_code = codemode.run_policy_code
+
+    def recording(*args: Any, **kwargs: Any) -> codemode.CodeRun:
+        outcome = run_policy_code(*args, **kwargs)
+        warm.append(outcome.timings.warm_start)
+        return outcome
+
+    monkeypatch.setattr(codemode, "run_policy_code", recording)
+    code = services.starter_code(services.get_scenario(FRAUD))
+    tasks.warm_start()  # what `manage.py worker` runs as it starts (jobs.on_worker_start)
+    first = play(services.submit_code(learner, FRAUD, code))
+    second = play(services.submit_code(learner, FRAUD, code))
+    assert first.status == second.status == Run.Status.FINISHED, first.message
+    assert warm == [True, True]  # the first took the worker's, the second the first's refill

@@ -74,6 +74,33 @@ def handler_for(kind: str) -> JobHandler | None:
     return _handlers.get(kind)
 
 
+_worker_start_hooks: dict[str, Callable[[], object]] = {}
+
+
+def on_worker_start(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Register what a worker process prepares before it takes its first job (used as a
+    decorator in an app's tasks.py): something every job of a kind would otherwise start
+    itself, such as code mode's warm sandbox. Runs once per ``manage.py worker``, in the
+    process that runs the jobs."""
+
+    def decorate(prepare: Callable[[], object]) -> Callable[[], object]:
+        _worker_start_hooks[name] = prepare
+        return prepare
+
+    return decorate
+
+
+def worker_started() -> None:
+    """(``manage.py worker``, before taking jobs.) Run the :func:`on_worker_start` hooks; one
+    that fails is logged and skipped: the jobs it would have helped still run without it."""
+    for name, prepare in _worker_start_hooks.items():
+        try:
+            prepare()
+        except Exception:  # a hook never keeps the worker from working
+            logger.exception("worker start: %s failed; its jobs will prepare for themselves",
+                             name)
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 

@@ -26,6 +26,7 @@ so exploring never lowers anyone's mastery, and passing again adds nothing.
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -497,6 +498,20 @@ def _scratch_root() -> Path:
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
     return root
+
+
+def prepare_code_runs() -> None:
+    """(A worker, as it starts.) Start the warm sandbox the next code run takes, with the
+    settings :func:`play_code_run` uses. Nothing happens where the sandbox is unavailable: the
+    runs say why."""
+    from upskill import sandbox
+    from upskill.labs import services as labs
+    from upskill.simulations import codemode
+
+    if sandbox.availability() is not None:
+        return
+    with contextlib.suppress(sandbox.SandboxUnavailable):
+        codemode.prepare_warm_start(_scratch_root(), mode=labs.sandbox_mode())
 
 
 def play_code_run(run_id: int) -> dict[str, Any]:

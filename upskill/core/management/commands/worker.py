@@ -1,8 +1,11 @@
 """Run one background worker: the task transport's worker plus the job reaper.
 
 Embedded mode runs django-tasks-db's database worker; with ``REDIS_URL`` it
-runs an RQ worker. Either way a reaper thread puts jobs whose lease expired
-(a worker died mid-job) back in the queue every ``JOBS_REAP_INTERVAL_S``.
+runs an RQ worker. Either way jobs run in this process (RQ's ``SimpleWorker``
+does not fork a process per job), so what the apps prepare when the worker
+starts (``jobs.on_worker_start``, such as code mode's warm sandbox) serves
+every job, and a reaper thread puts jobs whose lease expired (a worker died
+mid-job) back in the queue every ``JOBS_REAP_INTERVAL_S``.
 """
 
 from __future__ import annotations
@@ -51,10 +54,12 @@ class Command(BaseCommand):
                 name="job-reaper",
             )
             reaper.start()
+        jobs.worker_started()
         try:
             if jobs.transport_is_rq():
                 call_command(
-                    "rqworker", "default", job_class="django_tasks_rq.Job", with_scheduler=True
+                    "rqworker", "default", job_class="django_tasks_rq.Job",
+                    worker_class="rq.worker.SimpleWorker", with_scheduler=True,
                 )
             else:
                 call_command(
