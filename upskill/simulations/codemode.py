@@ -712,8 +712,9 @@ def _libc() -> ctypes.CDLL:
 class _WarmHarness:
     """A harness started ahead in a sandbox and scratch of its own, waiting for a job. Serves
     at most one run: the pool hands it out once (``claimed``), and a claimed harness belongs
-    to that run, which :meth:`stop` s it afterwards. ``claimed`` and ``ended`` change under
-    the pool's lock; reading its frames, under its own.
+    to that run, which hands it on to the next harness to :meth:`retire` (or :meth:`discard` s
+    it when the run raised). ``claimed`` and ``ended`` change under the pool's lock; reading
+    its frames, under its own.
 
     Its thread first :meth:`retire` s ``leftover`` (the harness of the run before, whose
     sandbox may still be exiting), then makes its own scratch and starts the sandbox there:
@@ -745,14 +746,10 @@ class _WarmHarness:
         with self._reading:
             return self.link.await_waiting(timeout_s)
 
-    def stop(self) -> None:
-        """Stop it if it still runs and wait for it to end (its scratch stays)."""
+    def discard(self) -> None:
+        """Stop it if it still runs, wait for it to end and remove its scratch."""
         self.conversation.stop()
         self.thread.join()
-
-    def discard(self) -> None:
-        """:meth:`stop` it and remove its scratch."""
-        self.stop()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
