@@ -259,3 +259,42 @@ def test_killed_worker_job_reruns_after_lease_expiry_and_records_once(
     finally:
         for worker in workers:
             worker.kill()
+
+
+@pytest.mark.parametrize("backend", ["database", "rq"])
+def test_a_worker_whose_database_connection_was_dropped_runs_its_next_job(
+    backend: str, tmp_path: Path
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL can drop a worker's connection from the server's side")
+    workers: list[Worker] = []
+
+    def finishes(job: Job, worker: Worker) -> None:
+        def finished() -> bool:
+            worker.assert_alive()
+            job.refresh_from_db()
+            return job.state in {Job.State.DONE, Job.State.FAILED}
+
+        wait_until(finished, timeout_s=RERUN_TIMEOUT_S, what=f"job {job.pk} to finish",
+                   explain=worker.log)
+
+    try:
+        with transport(backend) as transport_env:
+            worker = Worker(worker_env(transport_env), tmp_path / "worker.log")
+            workers.append(worker)
+            first = jobs.enqueue("test.slow_square", {"n": 3})
+            finishes(first, worker)
+            # The server drops the worker's connections, as a restart or a proxy would.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                [(dropped,)] = cursor.fetchall()
+            assert dropped >= 1
+            second = jobs.enqueue("test.slow_square", {"n": 4})
+            finishes(second, worker)
+        assert (first.state, first.result) == (Job.State.DONE, {"value": 9})
+        assert (second.state, second.result) == (Job.State.DONE, {"value": 16}), second.last_error
+    finally:
+        for worker in workers:
+            worker.kill()

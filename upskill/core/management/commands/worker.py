@@ -1,8 +1,8 @@
 """Run one background worker: the task transport's worker plus the job reaper.
 
 Embedded mode runs django-tasks-db's database worker; with ``REDIS_URL`` it
-runs an RQ worker. Either way jobs run in this process (RQ's ``SimpleWorker``
-does not fork a process per job), so what the apps prepare when the worker
+runs an RQ worker (``rq_worker.Worker``). Either way jobs run in this process
+(RQ's ``SimpleWorker`` forks no process per job), so what the apps prepare when the worker
 starts (``jobs.on_worker_start``, such as code mode's warm sandbox) serves
 every job, and a reaper thread puts jobs whose lease expired (a worker died
 mid-job) back in the queue every ``JOBS_REAP_INTERVAL_S``.
@@ -59,7 +59,7 @@ class Command(BaseCommand):
             if jobs.transport_is_rq():
                 call_command(
                     "rqworker", "default", job_class="django_tasks_rq.Job",
-                    worker_class="rq.worker.SimpleWorker", with_scheduler=True,
+                    worker_class="upskill.core.rq_worker.Worker", with_scheduler=True,
                 )
             else:
                 call_command(
