@@ -1,4 +1,5 @@
-"""Acceptance: a worker SIGKILLed in the middle of a job loses nothing.
+"""Acceptance: a worker SIGKILLed in the middle of a job loses nothing, and a
+worker whose database connections were dropped goes on running jobs.
 
 On both task backends, the job is run again after its lease expires and its
 result is recorded exactly once. The workers are real ``manage.py worker``
