@@ -436,6 +436,17 @@ class Reader(Dialogue):
         self.connected_at.set()
 
 
+def ask_line(channel: DialogueChannel, line: bytes) -> bytes:
+    """Send ``line`` and read the program's answer up to its newline."""
+    assert channel.reply(DialogueReply(send=line))
+    answer = b""
+    while not answer.endswith(b"\n"):
+        chunk = channel.read()
+        assert chunk, "the program ended early"
+        answer += chunk
+    return answer
+
+
 def test_a_dialogue_can_read_stdout_itself_from_its_own_thread(scratch: Path) -> None:
     reader = Reader()
     seen: dict[str, object] = {}
@@ -446,13 +457,7 @@ def test_a_dialogue_can_read_stdout_itself_from_its_own_thread(scratch: Path) ->
         seen["nothing yet"] = channel.read(timeout_s=0.05)
         answers = []
         for number in range(300):
-            assert channel.reply(DialogueReply(send=b"line %d\n" % number))
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = channel.read()
-                assert chunk, "the program ended early"
-                answer += chunk
-            answers.append(answer)
+            answers.append(ask_line(channel, b"line %d\n" % number))
         channel.reply(DialogueReply(close_stdin=True))
         seen["answers"] = answers
         seen["after the end"] = channel.read()
@@ -508,12 +513,7 @@ def test_stderr_asked_for_holds_everything_written_before_the_last_answer(
         assert reader.connected_at.wait(30) and reader.channel is not None
         channel = reader.channel
         for number in range(200):
-            assert channel.reply(DialogueReply(send=b"line %d\n" % number))
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = channel.read()
-                assert chunk, "the program ended early"
-                answer += chunk
+            ask_line(channel, b"line %d\n" % number)
             seen.append(channel.stderr())
         channel.reply(DialogueReply(close_stdin=True))
 

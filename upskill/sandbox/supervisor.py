@@ -323,19 +323,19 @@ class _Supervisor:
                 for _ in range(_STREAM_READS_NOW):
                     if len(stream.kept) >= stream.keep or not self._read_stream(
                             self.process.stderr.fileno()):
-                        break
+                        break  # full, empty for now, or at its end
             return (bytes(stream.kept).decode("utf-8", errors="replace"),
                     stream.total > stream.keep)
 
-    def _read_stream(self, fd: int) -> bool:
-        """(Under ``_streams_lock``.) Read what the pipe holds now into its stream; False if it
-        held nothing (or reached its end)."""
+    def _read_stream(self, fd: int) -> bytes | None:
+        """(Under ``_streams_lock``.) Read what the pipe holds now into its stream: the bytes,
+        ``b""`` at its end, None if it held nothing (another thread read it first)."""
         try:
             data = os.read(fd, _READ_CHUNK)
         except BlockingIOError:
-            return False
+            return None
         self.streams[fd].feed(data)
-        return bool(data)
+        return data
 
     def _end_channel(self) -> None:
         with self._lock:
@@ -403,22 +403,17 @@ class _Supervisor:
             self._answer(None)
             return
         if dialogue is not None and fd == self.stdout_fd:
-            try:
-                data = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                return
+            data = os.read(fd, _READ_CHUNK)
             if not data:
                 self.selector.unregister(fd)
             elif self.killed_by is None:
                 self._answer(dialogue.received(data))
             return
         with self._streams_lock:
-            try:
-                data = os.read(fd, _READ_CHUNK)
-            except BlockingIOError:
-                return  # another thread read it (stderr_from_thread)
-            self.streams[fd].feed(data)
-        if not data:
+            stream_data = self._read_stream(fd)
+        if stream_data is None:
+            return  # another thread read it (stderr_from_thread)
+        if not stream_data:
             self.selector.unregister(fd)
             return
         if self.stdout.total + self.stderr.total > self.limits.output_kill_bytes:

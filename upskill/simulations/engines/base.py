@@ -15,10 +15,10 @@ Two kinds of policy play the same loop:
   carries observations in and actions back (``upskill.simulations.codemode``). The engine and
   its KPIs stay out here, so a policy can only ever choose actions.
 
-An engine asks through :func:`ask`, which hands the observation over and returns a way to
-collect the action later: in code mode the policy decides in another process, and the engine
-may meanwhile do the part of its period that does not depend on the action (the inventory
-engine serves the period's demand).
+An engine with work in its period that does not depend on the action asks through
+:func:`ask`, which hands the observation over and returns a way to collect the action later:
+in code mode the policy decides in another process, and the engine does that work meanwhile
+(the inventory engine serves the period's demand). Others call ``policy.act``.
 
 An action the engine cannot use raises :class:`MalformedAction`, whose message says which
 period, which field and what was wrong, in words a learner understands.
@@ -188,9 +188,9 @@ class Engine(Protocol):
 
     def simulate(self, world: Mapping[str, Any], policy: Policy, *, horizon: int,
                  seed: int) -> Episode:
-        """Run ``horizon`` periods, asking ``policy.act`` once in each (exactly ``horizon``
-        times: code mode ends the policy's sandbox after the last answer). Deterministic for a
-        given world, policy and seed."""
+        """Run ``horizon`` periods, asking ``policy`` for one action in each (``act``, or
+        :func:`ask`), exactly ``horizon`` times: code mode ends the policy's sandbox after the
+        last answer. Deterministic for a given world, policy and seed."""
         ...
 
     def debrief(self, episode: Episode, *, world: Mapping[str, Any],
